@@ -1,0 +1,326 @@
+"""The one place that talks to google-genai: client, request, stream, errors.
+
+``google.genai`` is imported lazily (it costs about 0.4 s) so that
+``%load_ext gemini_magic`` stays instant. Nothing outside this module touches
+SDK types: the stream is turned into plain :class:`Delta` values and every SDK
+or transport failure into a :class:`GeminiError` with a message a user can act on.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, Optional
+
+from .secrets import KEY_VARIABLES, redact
+
+VERTEX_VARIABLE = "GOOGLE_GENAI_USE_VERTEXAI"
+RETRYABLE_CODES = (429, 500, 502, 503, 504)
+
+
+class GeminiError(Exception):
+    """A failure told in one short sentence: what happened and what to do."""
+
+    def __init__(self, message: str, *, kind: str = "error", code: Optional[int] = None):
+        super().__init__(redact(message))
+        self.kind = kind
+        self.code = code
+
+
+class MissingKeyError(GeminiError):
+    pass
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where requests go: the SDK's own environment, or the offline demo server."""
+
+    offline_url: Optional[str] = None
+    timeout: Optional[float] = None  # seconds to wait for each response byte
+    retries: int = 0  # extra attempts for failures that happen before any text
+
+    def check(self) -> None:
+        """Fail early, with what to set, when no credentials are configured."""
+        if self.offline_url or any(os.environ.get(name) for name in KEY_VARIABLES):
+            return
+        if os.environ.get(VERTEX_VARIABLE, "").lower() in ("1", "true"):
+            return
+        raise MissingKeyError(
+            "No Gemini API key: set GEMINI_API_KEY (or GOOGLE_API_KEY) before starting Jupyter, "
+            "or for Vertex AI set GOOGLE_GENAI_USE_VERTEXAI=true with GOOGLE_CLOUD_PROJECT and "
+            "GOOGLE_CLOUD_LOCATION; to try it without a key use %%gemini --offline "
+            "(or %config GeminiMagics.offline = True).",
+            kind="key",
+        )
+
+
+@dataclass(frozen=True)
+class Request:
+    """Everything one call sends to Gemini."""
+
+    prompt: str
+    model: str
+    connection: Connection = field(default_factory=Connection)
+    system: Optional[str] = None
+    temperature: Optional[float] = None
+    max_tokens: Optional[int] = None
+
+
+@dataclass
+class Delta:
+    """What one streamed chunk adds. Fields are None when the chunk did not say."""
+
+    text: str = ""
+    thought: str = ""
+    finish_reason: Optional[str] = None
+    block_reason: Optional[str] = None
+    model_version: Optional[str] = None
+    usage: object = None  # the SDK's usage metadata, read by Usage.from_metadata
+    safety: Optional[str] = None  # the blocking category, when a safety stop says which
+
+
+_clients: dict = {}
+_clients_lock = threading.Lock()
+
+
+def _environment_fingerprint() -> tuple:
+    # The SDK reads these itself; a new client is made when any of them changes.
+    names = KEY_VARIABLES + (
+        VERTEX_VARIABLE,
+        "GOOGLE_CLOUD_PROJECT",
+        "GOOGLE_CLOUD_LOCATION",
+        "GOOGLE_GEMINI_BASE_URL",
+        "GOOGLE_VERTEX_BASE_URL",
+        "GOOGLE_GENAI_API_VERSION",
+    )
+    return tuple(os.environ.get(name) for name in names)
+
+
+def get_client(connection: Connection):
+    """The google-genai client for this connection, made on first use and reused."""
+    key = (connection, _environment_fingerprint())
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            client = _clients[key] = _make_client(connection)
+        return client
+
+
+def forget_clients() -> None:
+    """Close and drop every cached client (after an interrupt, or on unload)."""
+    with _clients_lock:
+        clients = list(_clients.values())
+        _clients.clear()
+    for client in clients:
+        try:
+            client.close()
+        except Exception:  # closing is best effort: the sockets go either way
+            pass
+
+
+def _make_client(connection: Connection):
+    from google import genai
+    from google.genai import types
+
+    options = {}
+    if connection.timeout:
+        options["timeout"] = int(connection.timeout * 1000)  # the SDK counts milliseconds
+    if connection.retries:
+        options["retry_options"] = types.HttpRetryOptions(
+            attempts=connection.retries + 1,
+            initial_delay=1.0,
+            max_delay=30.0,
+            http_status_codes=list(RETRYABLE_CODES),
+        )
+    if connection.offline_url:
+        # The user asked for the demo server: the only case where we set the base URL.
+        options["base_url"] = connection.offline_url
+        return genai.Client(api_key="offline-demo", http_options=types.HttpOptions(**options))
+    try:
+        return genai.Client(http_options=types.HttpOptions(**options) if options else None)
+    except Exception as error:  # e.g. Vertex chosen but no project: say which setting
+        raise GeminiError(f"Could not create the Gemini client: {error}", kind="config") from None
+
+
+def _generation_config(request: Request):
+    from google.genai import types
+
+    return types.GenerateContentConfig(
+        system_instruction=request.system,
+        temperature=request.temperature,
+        max_output_tokens=request.max_tokens,
+    )
+
+
+class RetryWatcher(logging.Handler):
+    """Tells the caller when the SDK's own retry (tenacity) is about to try again."""
+
+    def __init__(self, on_retry: Callable[[int, int], None], attempts: int):
+        super().__init__(logging.INFO)
+        self.on_retry = on_retry
+        self.attempts = attempts
+        self.seen = 0
+
+    def emit(self, record):
+        if "Retrying" in record.getMessage():
+            self.seen += 1
+            self.on_retry(self.seen, self.attempts - 1)
+
+
+def stream_answer(
+    request: Request, *, stream: bool = True, on_retry: Optional[Callable[[int, int], None]] = None
+) -> Iterator[Delta]:
+    """Send the request; yield a :class:`Delta` per chunk; raise only GeminiError.
+
+    Closing the iterator (Interrupt) closes the HTTP response.
+    """
+    client = get_client(request.connection)
+    logger = logging.getLogger("google_genai._api_client")
+    watcher = None
+    if on_retry and request.connection.retries:
+        watcher = RetryWatcher(on_retry, request.connection.retries + 1)
+        logger.addHandler(watcher)
+        if logger.getEffectiveLevel() > logging.INFO:
+            logger.setLevel(logging.INFO)
+            logger.propagate = False  # the retry notes are ours to show, not a log line
+    chunks = None
+    try:
+        config = _generation_config(request)
+        if stream:
+            chunks = client.models.generate_content_stream(
+                model=request.model, contents=request.prompt, config=config
+            )
+        else:
+            chunks = iter(
+                [client.models.generate_content(model=request.model, contents=request.prompt, config=config)]
+            )
+        for chunk in chunks:
+            yield _delta(chunk)
+    except GeneratorExit:
+        raise
+    except Exception as error:
+        raise describe_error(error, request) from None
+    finally:
+        if watcher is not None:
+            logger.removeHandler(watcher)
+        if chunks is not None and hasattr(chunks, "close"):
+            chunks.close()
+
+
+def _delta(chunk) -> Delta:
+    # Read the parts directly: chunk.text warns on non-text parts and skips thoughts.
+    delta = Delta(model_version=chunk.model_version, usage=chunk.usage_metadata)
+    feedback = chunk.prompt_feedback
+    if feedback is not None and feedback.block_reason:
+        delta.block_reason = _enum_name(feedback.block_reason)
+    candidates = chunk.candidates
+    if candidates:
+        candidate = candidates[0]
+        if candidate.finish_reason:
+            delta.finish_reason = _enum_name(candidate.finish_reason)
+            if delta.finish_reason != "STOP":
+                delta.safety = _blocking_category(candidate)
+        content = candidate.content
+        if content is not None and content.parts:
+            for part in content.parts:
+                if part.text:
+                    if part.thought:
+                        delta.thought += part.text
+                    else:
+                        delta.text += part.text
+    return delta
+
+
+def _enum_name(value) -> str:
+    return getattr(value, "name", None) or str(value)
+
+
+def _blocking_category(candidate) -> Optional[str]:
+    for rating in candidate.safety_ratings or ():
+        if rating.blocked:
+            return _enum_name(rating.category).replace("HARM_CATEGORY_", "").replace("_", " ").lower()
+    return None
+
+
+def describe_error(error: BaseException, request: Request) -> GeminiError:
+    """Turn an SDK or transport exception into one actionable sentence."""
+    from google.genai import errors
+
+    if isinstance(error, GeminiError):
+        return error
+    if isinstance(error, errors.APIError):
+        return _describe_api_error(error, request)
+    name = type(error).__name__
+    # Transport errors come from httpx or httpx2 (the SDK uses either): match by meaning.
+    if "Timeout" in name:
+        limit = f" in {request.connection.timeout:g} s" if request.connection.timeout else ""
+        return GeminiError(
+            f"Gemini did not answer{limit} ({name}); try again, or raise the limit with "
+            "%config GeminiMagics.timeout = 300.",
+            kind="timeout",
+        )
+    if name in ("RemoteProtocolError", "ReadError", "ConnectError", "ConnectionError", "NetworkError", "WriteError") or isinstance(
+        error, OSError
+    ):
+        return GeminiError(
+            f"The connection to Gemini failed ({name}: {error}); check the network and run the cell again.",
+            kind="network",
+        )
+    if isinstance(error, ValueError) and ("JSON" in str(error) or "Expecting" in str(error)):
+        return GeminiError(
+            "Gemini sent a response that could not be read (malformed data); run the cell again.",
+            kind="protocol",
+        )
+    return GeminiError(f"Gemini request failed: {name}: {error}", kind="error")
+
+
+def _describe_api_error(error, request: Request) -> GeminiError:
+    code = error.code
+    message = " ".join(str(error.message or error.status or "").split())
+    if len(message) > 200:
+        message = message[:197] + "..."
+    if code == 404:
+        hint = _close_model_names(request)
+        return GeminiError(
+            f"Model '{request.model}' was not found (404).{hint} "
+            "Pick one with -m NAME or %config GeminiMagics.model = 'NAME'.",
+            kind="model",
+            code=code,
+        )
+    if code == 429:
+        return GeminiError(
+            f"Gemini quota or rate limit reached (429: {message}). Wait a minute and run the cell again, "
+            "or lower the request rate; see your limits at https://aistudio.google.com.",
+            kind="quota",
+            code=code,
+        )
+    if code in (401, 403) or (code == 400 and "API key" in message):
+        return GeminiError(
+            f"Gemini rejected the API key ({code}: {message}). Check GEMINI_API_KEY (or GOOGLE_API_KEY) "
+            "and restart the kernel after changing it.",
+            kind="key",
+            code=code,
+        )
+    if code == 400:
+        return GeminiError(f"Gemini rejected the request (400: {message}). Check the options and the prompt.", kind="request", code=code)
+    if code and code >= 500:
+        return GeminiError(
+            f"Gemini had a server error ({code}: {message}). This is usually temporary: run the cell again in a moment.",
+            kind="server",
+            code=code,
+        )
+    return GeminiError(f"Gemini returned an error ({code}: {message}).", kind="error", code=code)
+
+
+def _close_model_names(request: Request) -> str:
+    """' Did you mean: a, b?' from the server's model list, or '' if it cannot tell."""
+    try:
+        client = get_client(request.connection)
+        names = [model.name.removeprefix("models/") for model in client.models.list(config={"page_size": 200})]
+    except Exception:
+        return ""
+    matches = difflib.get_close_matches(request.model.removeprefix("models/"), names, n=3, cutoff=0.5)
+    return f" Did you mean: {', '.join(matches)}?" if matches else ""

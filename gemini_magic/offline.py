@@ -1,0 +1,969 @@
+"""A local server that speaks the Gemini REST protocol and gives demo answers.
+
+Point the real ``google-genai`` client at it and everything works with no API
+key and no network: ``%%gemini --offline`` uses it for classes and demos, the
+test suite uses it instead of patching the SDK, and benchmarks use it to stream
+thousands of chunks. Its answers are **labelled demo text, not Gemini**.
+
+From Python::
+
+    from gemini_magic.offline import OfflineGemini
+    from google import genai
+    from google.genai import types
+
+    with OfflineGemini(delay=0) as server:
+        client = genai.Client(api_key="anything",
+                              http_options=types.HttpOptions(base_url=server.url))
+        for chunk in client.models.generate_content_stream(
+                model="gemini-2.5-flash", contents="Explain p-values"):
+            print(chunk.text, end="")
+        server.requests[-1].json      # exactly what the SDK sent (key redacted)
+
+From a shell (serves until Ctrl-C and prints what to export)::
+
+    python -m gemini_magic.offline [--port 8765] [--delay 0.03] [--verbose]
+    export GOOGLE_GEMINI_BASE_URL=http://127.0.0.1:8765 GEMINI_API_KEY=anything
+
+Endpoints, under any API version (``/v1/``, ``/v1beta/``...):
+``models/{model}:streamGenerateContent?alt=sse``, ``models/{model}:generateContent``,
+``models/{model}:countTokens``, ``GET models`` and ``GET models/{model}``. A model is
+known if its name starts with ``gemini`` or ``offline``; others get Google's 404.
+
+The answer is a Markdown demo (heading, an echo of your prompt, a list and a
+Python code block), the same for the same prompt, streamed in chunks of 20-40
+characters with ``delay`` seconds between them. ``generationConfig`` is honoured
+roughly: ``maxOutputTokens`` cuts the answer (about 4 characters a token) and
+ends it with ``MAX_TOKENS``; ``responseMimeType: application/json`` gives a small
+JSON object; ``thinkingConfig.includeThoughts`` adds thought summaries.
+
+Directives
+----------
+Put ``[[offline key=value ...]]`` anywhere in the prompt (or the system
+instruction; the prompt wins) to shape that one answer. It is removed from the
+echoed prompt. An unknown key or a bad value is answered with a 400 that says so.
+``N`` counts events sent (thought summaries included)::
+
+    chunks=N chunk_chars=C   exactly N text chunks of exactly C characters each
+                             (Markdown filler, C defaults to 20; maxOutputTokens
+                             is then ignored)
+    delay=S                  seconds between chunks (0: as fast as possible)
+    thoughts=1               thought-summary parts first; usage gets thoughtsTokenCount
+    status=CODE              fail with HTTP CODE (400-599) and Google's error body:
+                             400 INVALID_ARGUMENT (API key not valid), 401
+                             UNAUTHENTICATED, 403 PERMISSION_DENIED, 404 NOT_FOUND,
+                             429 RESOURCE_EXHAUSTED, 500 INTERNAL, 503 UNAVAILABLE...
+    retry_after=S            add a Retry-After header (and RetryInfo); alone: 429
+    fail_times=K             the faults apply only to the first K requests carrying
+                             the same directive, then answers are normal (alone:
+                             503). Add tag=NAME to keep counters of tests apart.
+    echo_key=1               400 whose message echoes the API key received (a leaky
+                             server, to test the client's redaction)
+    block=REASON             prompt blocked: promptFeedback.blockReason, no candidates
+                             (SAFETY, OTHER, BLOCKLIST, PROHIBITED_CONTENT, IMAGE_SAFETY)
+    finish=REASON after=N    N events, then a candidate that ends with finishReason
+                             REASON (SAFETY with safetyRatings, RECITATION with
+                             citationMetadata, MAX_TOKENS, OTHER...) and usage
+    drop_after=N             send N events, then close the connection mid-body
+    malformed_after=N        after N events, one whose data is not JSON
+    error_after=N            after N events, an in-stream {"error": ...} event
+                             (code 500, or the one given by status=)
+    stall_after=N stall=S    after N events, send nothing for S seconds (default 1),
+                             then go on; N=0 stalls before the response headers,
+                             as Gemini does before the first chunk
+    stall_headers=S          stall S seconds before the response headers
+    echo=1                   the answer is the prompt itself (directive removed),
+                             split like chunk_chars= if given; for testing how
+                             untrusted text is shown
+    tag=NAME                 ignored; tells apart otherwise identical directives
+
+For ``generateContent`` (no streaming) the events are merged into one answer;
+``drop_after`` cuts the body, ``malformed_after`` sends a broken body and the
+stalls happen before the headers.
+
+Every request is recorded (``server.requests``, ``server.clear()``) with the API
+key replaced by ``<redacted>``; the key is never logged or echoed except by
+``echo_key=1``. Only the standard library is used, and ``http.server`` is
+imported on ``start()``, so importing this module costs next to nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import re
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["OfflineGemini", "RecordedRequest", "DirectiveError", "shared_server"]
+
+REDACTED = "<redacted>"
+
+MODELS = (
+    ("gemini-flash-latest", "Gemini Flash Latest"),
+    ("gemini-3.8-flash", "Gemini 3.8 Flash"),
+    ("gemini-3.5-flash", "Gemini 3.5 Flash"),
+    ("gemini-2.5-flash", "Gemini 2.5 Flash"),
+    ("gemini-2.5-pro", "Gemini 2.5 Pro"),
+)
+
+_ERRORS = {
+    400: ("INVALID_ARGUMENT", "API key not valid. Please pass a valid API key."),
+    401: (
+        "UNAUTHENTICATED",
+        "Request had invalid authentication credentials. Expected OAuth 2 access"
+        " token, login cookie or other valid authentication credential. See"
+        " https://developers.google.com/identity/sign-in/web/devconsole-project.",
+    ),
+    403: ("PERMISSION_DENIED", "The caller does not have permission"),
+    404: ("NOT_FOUND", "Requested entity was not found."),
+    408: ("DEADLINE_EXCEEDED", "Request timed out."),
+    409: ("ABORTED", "The operation was aborted."),
+    429: ("RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota)."),
+    500: (
+        "INTERNAL",
+        "An internal error has occurred. Please retry or report in"
+        " https://developers.generativeai.google/guide/troubleshooting",
+    ),
+    501: ("UNIMPLEMENTED", "Operation is not implemented, or supported, or enabled."),
+    503: ("UNAVAILABLE", "The model is overloaded. Please try again later."),
+    504: ("DEADLINE_EXCEEDED", "Deadline expired before operation could complete."),
+}
+
+_BLOCK_REASONS = ("SAFETY", "OTHER", "BLOCKLIST", "PROHIBITED_CONTENT", "IMAGE_SAFETY")
+_FINISH_REASONS = (
+    "STOP", "MAX_TOKENS", "SAFETY", "RECITATION", "LANGUAGE", "OTHER", "BLOCKLIST",
+    "PROHIBITED_CONTENT", "SPII", "MALFORMED_FUNCTION_CALL", "IMAGE_SAFETY",
+)
+_INT_KEYS = frozenset({
+    "chunks", "chunk_chars", "status", "fail_times", "drop_after", "after",
+    "malformed_after", "error_after", "stall_after", "echo_key", "thoughts", "echo",
+})
+_FLOAT_KEYS = frozenset({"delay", "retry_after", "stall", "stall_headers"})
+_WORD_KEYS = {"block": _BLOCK_REASONS, "finish": _FINISH_REASONS, "tag": None}
+_FAULT_KEYS = frozenset({
+    "status", "retry_after", "echo_key", "block", "finish", "drop_after",
+    "malformed_after", "error_after", "stall_after", "stall_headers",
+})
+_KNOWN_KEYS = _INT_KEYS | _FLOAT_KEYS | set(_WORD_KEYS)
+
+_DIRECTIVE = re.compile(r"\[\[\s*offline\b([^\]]*)\]\]", re.IGNORECASE)
+_SECRET_QUERY = re.compile(r"([?&]key=)[^&\s]*")
+
+
+class DirectiveError(ValueError):
+    """A ``[[offline ...]]`` directive that cannot be honoured (answered with a 400)."""
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request as the server received it, with the API key redacted."""
+
+    method: str  # "GET" or "POST"
+    path: str  # without the query, e.g. "/v1/models/gemini-2.5-flash:generateContent"
+    query: dict  # {"alt": "sse"}; a ``key`` parameter is redacted
+    headers: dict  # lower-cased names; x-goog-api-key/authorization redacted
+    json: Any  # the parsed body, or None (no body, or not JSON)
+
+
+# --------------------------------------------------------------------------
+# Directives and answers (pure functions: request body in, events out)
+# --------------------------------------------------------------------------
+
+
+def parse_directives(text: str) -> tuple[dict, str]:
+    """Return ``(directives, text_without_them)`` for one piece of prompt text."""
+    found: dict[str, Any] = {}
+    for match in _DIRECTIVE.finditer(text):
+        for token in match.group(1).split():
+            key, sep, raw = token.partition("=")
+            key = key.lower()
+            if not sep or not raw:
+                raise DirectiveError(f"[[offline]] expects key=value, got {token!r}.")
+            if key not in _KNOWN_KEYS:
+                raise DirectiveError(
+                    f"Unknown [[offline]] key {key!r}. Known keys: "
+                    + ", ".join(sorted(_KNOWN_KEYS)) + "."
+                )
+            found[key] = _directive_value(key, raw)
+    return found, _DIRECTIVE.sub("", text)
+
+
+def _directive_value(key: str, raw: str) -> Any:
+    try:
+        if key in _INT_KEYS:
+            value: Any = int(raw)
+            if value < 0:
+                raise ValueError
+        elif key in _FLOAT_KEYS:
+            value = float(raw)
+            if not value >= 0 or math.isinf(value):
+                raise ValueError
+        else:
+            value = raw.upper() if _WORD_KEYS[key] else raw
+            if _WORD_KEYS[key] and value not in _WORD_KEYS[key]:
+                raise DirectiveError(
+                    f"[[offline]] {key}= must be one of {', '.join(_WORD_KEYS[key])};"
+                    f" got {raw!r}."
+                )
+    except ValueError as exc:
+        if isinstance(exc, DirectiveError):
+            raise
+        raise DirectiveError(
+            f"[[offline]] {key}= needs a non-negative number, got {raw!r}."
+        ) from None
+    if key == "status" and not 400 <= value <= 599:
+        raise DirectiveError(f"[[offline]] status= must be 400-599, got {value}.")
+    if key == "chunk_chars" and value < 1:
+        raise DirectiveError("[[offline]] chunk_chars= must be at least 1.")
+    return value
+
+
+def _texts(content: Any) -> list[str]:
+    parts = content.get("parts") if isinstance(content, dict) else None
+    if not isinstance(parts, list):
+        return []
+    return [p["text"] for p in parts if isinstance(p, dict) and isinstance(p.get("text"), str)]
+
+
+def _prompt_of(body: dict) -> tuple[str, dict, int]:
+    """The last user turn's text (directives removed), the directives, and a
+    rough prompt token count."""
+    contents = body.get("contents")
+    contents = contents if isinstance(contents, list) else []
+    system = _texts(_field(body, "systemInstruction"))
+    directives, _ = parse_directives("\n".join(system))
+    last_user = next(
+        (c for c in reversed(contents) if isinstance(c, dict) and c.get("role", "user") == "user"),
+        None,
+    )
+    user_directives, prompt = parse_directives("\n".join(_texts(last_user)))
+    directives.update(user_directives)
+
+    chars = sum(len(t) for c in contents for t in _texts(c))
+    chars += sum(len(t) for t in system)
+    images = sum(
+        1 for c in contents if isinstance(c, dict)
+        for p in (c.get("parts") or []) if isinstance(p, dict) and ("inlineData" in p or "fileData" in p)
+    )
+    return prompt.strip(), directives, max(1, _tokens(chars) + 258 * images)
+
+
+def _field(obj: Any, name: str) -> Any:
+    """``obj[name]``, also under its snake_case spelling, which Google accepts too
+    (and which the SDK uses inside ``thinkingConfig``)."""
+    if not isinstance(obj, dict):
+        return None
+    if name in obj:
+        return obj[name]
+    return obj.get(re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower())
+
+
+def _tokens(chars: int) -> int:
+    return math.ceil(chars / 4)
+
+
+def demo_answer(prompt: str, model: str) -> str:
+    """The deterministic Markdown demo answer for ``prompt``."""
+    if prompt:
+        shown = prompt[:300] + ("…" if len(prompt) > 300 else "")
+        lines = shown.splitlines()[:6]
+        quoted = "\n".join(f"> {line}" if line.strip() else ">" for line in lines)
+    else:
+        quoted = "> *(no text in the prompt)*"
+    words = len(prompt.split())
+    snippet = " ".join(prompt.split())[:40]
+    return (
+        "## Offline demo answer\n\n"
+        "This is an **offline demo answer** from gemini_magic's local server. It does"
+        f" not come from Gemini: `{model}` was never asked. You wrote:\n\n"
+        f"{quoted}\n\n"
+        "A real answer would take that on. Meanwhile, this is what the live view"
+        " renders as the text streams in:\n\n"
+        "- a heading, this list and a code block, arriving in small chunks;\n"
+        f"- your prompt had {words} words, about {_tokens(len(prompt))} tokens;\n"
+        "- the same prompt always gets the same answer.\n\n"
+        "```python\n"
+        "def ask(prompt: str) -> str:\n"
+        '    """Offline stand-in for a call to Gemini."""\n'
+        f"    return {snippet!r}\n"
+        "```\n\n"
+        "*Offline demo. Run `%%gemini` without `--offline`, with `GEMINI_API_KEY`"
+        " set, for a real answer.*\n"
+    )
+
+
+_PIECE_SIZES = (24, 31, 37, 22, 28, 40, 20, 34, 26, 38)
+
+
+def split_words(text: str) -> list[str]:
+    """Split ``text`` into chunks of whole words, about 20-40 characters each."""
+    pieces: list[str] = []
+    current = ""
+    for match in re.finditer(r"\S+\s*|\s+", text):
+        current += match.group()
+        if len(current) >= _PIECE_SIZES[len(pieces) % len(_PIECE_SIZES)]:
+            pieces.append(current)
+            current = ""
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+_FILLER_BLOCKS = (
+    "Streaming keeps the notebook responsive while the model writes; every chunk"
+    " extends the answer in place, and the view re-renders only what changed.\n\n",
+    "### Step {n}\n\n",
+    "- first point about step {n}, with `inline code`\n- a second point with"
+    " **bold** and *italic* text\n- a third point linking to [the docs](https://"
+    "ai.google.dev/gemini-api/docs)\n\n",
+    "```python\ndef step_{n}(values):\n    total = sum(v * {n} for v in values)\n"
+    "    return total / max(len(values), 1)\n```\n\n",
+    "| step | square | note |\n|-----:|-------:|------|\n| {n} | {sq} | fine |\n"
+    "| {n1} | {sq1} | also fine |\n\n",
+    "1. Read the question.\n2. Think it through.\n3. Answer in Markdown.\n\n",
+    "> A quoted remark for step {n}: chunks may end mid-word, mid-line or mid-fence.\n\n",
+)
+_FILLER_WORDS = (
+    "the answer keeps streaming with plain words so that the count of characters"
+    " comes out exact for benchmarks "
+)
+
+
+def filler(total: int) -> str:
+    """Exactly ``total`` characters (ASCII) of Markdown: paragraphs, lists, code
+    fences and tables in turn, closed off by a plain paragraph."""
+    out = ["## Offline benchmark answer\n\n"] if total >= 40 else []
+    size = sum(map(len, out))
+    i = 0
+    while True:
+        n = i // len(_FILLER_BLOCKS) + 1
+        block = _FILLER_BLOCKS[i % len(_FILLER_BLOCKS)].format(
+            n=n, n1=n + 1, sq=n * n, sq1=(n + 1) ** 2
+        )
+        if size + len(block) > total:
+            break
+        out.append(block)
+        size += len(block)
+        i += 1
+    rest = total - size
+    out.append((_FILLER_WORDS * (rest // len(_FILLER_WORDS) + 1))[:rest])
+    return "".join(out)
+
+
+def _candidate_event(parts: list | None, model: str, **extra: Any) -> dict:
+    candidate: dict[str, Any] = {}
+    if parts:
+        candidate["content"] = {"parts": parts, "role": "model"}
+    candidate["index"] = 0
+    candidate.update(extra)
+    return {"candidates": [candidate], "modelVersion": f"{model}-offline"}
+
+
+_SAFETY_RATINGS = [
+    {"category": "HARM_CATEGORY_SEXUALLY_EXPLICIT", "probability": "NEGLIGIBLE"},
+    {"category": "HARM_CATEGORY_HATE_SPEECH", "probability": "NEGLIGIBLE"},
+    {"category": "HARM_CATEGORY_HARASSMENT", "probability": "NEGLIGIBLE"},
+    {"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "probability": "HIGH", "blocked": True},
+]
+
+
+def _error_body(code: int, message: str | None = None, status: str | None = None,
+                details: list | None = None) -> dict:
+    default_status, default_message = _ERRORS.get(
+        code, ("INVALID_ARGUMENT" if code < 500 else "UNKNOWN", f"Offline demo error {code}.")
+    )
+    error = {"code": code, "message": message or default_message, "status": status or default_status}
+    if details:
+        error["details"] = details
+    return {"error": error}
+
+
+def _not_found(model: str, version: str, method: str = "generateContent") -> dict:
+    return _error_body(
+        404,
+        f"models/{model} is not found for API version {version}, or is not supported"
+        f" for {method}. Call ListModels to see the list of available models and"
+        " their supported methods.",
+    )
+
+
+@dataclass
+class _Plan:
+    """What to send for one generate request."""
+
+    events: list  # dicts (JSON events) or bytes (raw, malformed data)
+    delay: float = 0.0
+    stall_headers: float = 0.0
+    stall_at: int | None = None  # stall before sending event #stall_at (>= 1)
+    stall: float = 0.0
+    drop_at: int | None = None  # close the connection after this many events
+    error: tuple | None = None  # (status, body, headers): fail before answering
+
+
+def _plan(body: dict, model: str, version: str, directives: dict, prompt: str,
+          prompt_tokens: int, delay: float, api_key: str, faults: bool) -> _Plan:
+    """Turn a request and its directives into what to send. ``faults`` is False
+    once a ``fail_times`` budget is spent: fault directives are then ignored."""
+    d = directives if faults else {k: v for k, v in directives.items() if k not in _FAULT_KEYS}
+    plan = _Plan(events=[], delay=d.get("delay", delay))
+    stall_after, stall = d.get("stall_after"), d.get("stall", 1.0)
+    plan.stall_headers = d.get("stall_headers", 0.0) + (stall if stall_after == 0 else 0.0)
+    if stall_after:
+        plan.stall_at, plan.stall = stall_after, stall
+
+    plan.error = _failure(d, model, version, api_key, fail_times_alone=faults and (
+        "fail_times" in d and not d.keys() & _FAULT_KEYS))
+    if plan.error is not None:
+        return plan
+    if d.get("block"):
+        feedback: dict[str, Any] = {"blockReason": d["block"]}
+        if d["block"] == "SAFETY":
+            feedback["safetyRatings"] = _SAFETY_RATINGS
+        plan.events = [{"promptFeedback": feedback, "modelVersion": f"{model}-offline",
+                        "usageMetadata": {"promptTokenCount": prompt_tokens,
+                                          "totalTokenCount": prompt_tokens}}]
+        return plan
+
+    events = _answer_events(body, model, d, prompt, prompt_tokens)
+    if "malformed_after" in d:
+        events = events[:d["malformed_after"]] + [
+            b'{"candidates": [{"content": {"parts": [{"text": "this event is cut sh']
+    elif "error_after" in d:
+        events = events[:d["error_after"]] + [_error_body(d.get("status", 500))]
+    plan.drop_at = d.get("drop_after")
+    plan.events = events
+    return plan
+
+
+def _failure(d: dict, model: str, version: str, api_key: str,
+             fail_times_alone: bool) -> tuple | None:
+    """``(status, body, headers)`` when the request is to fail outright."""
+    if d.get("echo_key"):
+        return 400, _error_body(
+            400, "API key not valid. Please pass a valid API key. (The offline server"
+            f" echoes the key it received: {api_key!r})"), []
+    status = d.get("status")
+    if status is None and "retry_after" in d:
+        status = 429
+    if status is None and fail_times_alone:
+        status = 503
+    if status is None or "error_after" in d:
+        return None
+    if status == 404:
+        return 404, _not_found(model, version), []
+    headers, details = [], []
+    if status == 400:
+        details.append({
+            "@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID",
+            "domain": "googleapis.com",
+            "metadata": {"service": "generativelanguage.googleapis.com"},
+        })
+    if "retry_after" in d:
+        seconds = d["retry_after"]
+        text = str(int(seconds)) if seconds == int(seconds) else f"{seconds:g}"
+        headers.append(("Retry-After", text))
+        details.append({"@type": "type.googleapis.com/google.rpc.RetryInfo",
+                        "retryDelay": f"{text}s"})
+    return status, _error_body(status, details=details), headers
+
+
+_THOUGHTS = (
+    "**Reading the prompt**\n\nThis is the offline demo server, so there is no model"
+    " to think; this thought summary only shows how thoughts stream.\n\n",
+    "**Planning the answer**\n\nA heading, an echo of the prompt, a list and a code"
+    " block will exercise the live Markdown view.\n\n",
+)
+
+
+def _answer_events(body: dict, model: str, d: dict, prompt: str, prompt_tokens: int) -> list:
+    """The events of an answer that ends normally or with ``finish=``."""
+    config = _field(body, "generationConfig")
+    finish = "STOP"
+    if d.get("echo"):
+        text = prompt
+        size = d.get("chunk_chars")
+        pieces = [text[i:i + size] for i in range(0, len(text), size)] if size else split_words(text)
+    elif "chunks" in d:
+        size = d.get("chunk_chars", 20)
+        text = filler(d["chunks"] * size)
+        pieces = [text[i:i + size] for i in range(0, len(text), size)]
+    else:
+        if _field(config, "responseMimeType") == "application/json":
+            text = json.dumps({"demo": True, "offline": True, "model": model,
+                               "prompt": prompt[:200]}, ensure_ascii=False)
+        else:
+            text = demo_answer(prompt, model)
+        limit = _field(config, "maxOutputTokens")
+        if isinstance(limit, int) and limit > 0 and len(text) > limit * 4:
+            text, finish = text[:limit * 4], "MAX_TOKENS"
+        pieces = split_words(text)
+
+    thoughts = _THOUGHTS if d.get("thoughts") or _field(
+        _field(config, "thinkingConfig"), "includeThoughts") else ()
+    events = [_candidate_event([{"text": t, "thought": True}], model) for t in thoughts]
+    events += [_candidate_event([{"text": p}], model) for p in pieces]
+
+    if d.get("finish"):
+        events = events[:d.get("after", 0)]
+        extra: dict[str, Any] = {"finishReason": d["finish"]}
+        if d["finish"] == "SAFETY":
+            extra["safetyRatings"] = _SAFETY_RATINGS
+        elif d["finish"] == "RECITATION":
+            extra["citationMetadata"] = {"citationSources": [{
+                "startIndex": 0, "endIndex": 120, "uri": "https://example.com/offline-demo-source"}]}
+        events.append(_candidate_event(None, model, **extra))
+    else:
+        if not events:
+            events = [_candidate_event(None, model)]
+        events[-1]["candidates"][0]["finishReason"] = finish
+    events[-1]["usageMetadata"] = _usage(events, prompt_tokens)
+    return events
+
+
+def _usage(events: list, prompt_tokens: int) -> dict:
+    parts = [p for e in events for p in e["candidates"][0].get("content", {}).get("parts", [])]
+    answer = _tokens(sum(len(p["text"]) for p in parts if not p.get("thought")))
+    thought = _tokens(sum(len(p["text"]) for p in parts if p.get("thought")))
+    usage = {"promptTokenCount": prompt_tokens, "candidatesTokenCount": answer}
+    if thought:
+        usage["thoughtsTokenCount"] = thought
+    usage["totalTokenCount"] = prompt_tokens + answer + thought
+    return usage
+
+
+def _merge(events: list, model: str) -> dict:
+    """One generateContent answer from the events of a stream."""
+    last = events[-1]
+    if "promptFeedback" in last:
+        return last
+    parts = [p for e in events for c in e.get("candidates", [])
+             for p in c.get("content", {}).get("parts", [])]
+    thought = "".join(p["text"] for p in parts if p.get("thought"))
+    text = "".join(p["text"] for p in parts if not p.get("thought"))
+    merged = ([{"text": thought, "thought": True}] if thought else []) + (
+        [{"text": text}] if text else [])
+    extra = {k: v for k, v in last["candidates"][0].items() if k not in ("content", "index")}
+    answer = _candidate_event(merged, model, **extra)
+    answer["usageMetadata"] = last["usageMetadata"]
+    return answer
+
+
+# --------------------------------------------------------------------------
+# The server
+# --------------------------------------------------------------------------
+
+
+class OfflineGemini:
+    """A Gemini-protocol server on a daemon thread.
+
+    ``OfflineGemini(host="127.0.0.1", port=0, *, delay=0.03, verbose=False)``;
+    ``port=0`` picks a free port. ``start()`` returns the server, so
+    ``server = OfflineGemini(delay=0).start()`` works, and so does ``with``.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, delay: float = 0.03,
+                 verbose: bool = False):
+        self.host = host
+        self.delay = delay
+        self.verbose = verbose
+        self._port = port
+        self._httpd: Any = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._requests: list[RecordedRequest] = []
+        self._failures: dict[str, int] = {}
+        self._stopping = threading.Event()
+        self._connections: set = set()
+        self._answers = 0
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def start(self) -> OfflineGemini:
+        with self._lock:
+            if self._httpd is not None:
+                return self
+            server_class, handler_class = _http_classes()
+            self._stopping.clear()
+            httpd = server_class((self.host, self._port), handler_class)
+            httpd.owner = self
+            self._httpd = httpd
+            self._port = httpd.server_address[1]
+            self._thread = threading.Thread(
+                target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                name=f"offline-gemini:{self._port}", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        with self._lock:
+            httpd, thread = self._httpd, self._thread
+            self._httpd = self._thread = None
+        if httpd is None:
+            return
+        self._stopping.set()  # ends stalls and pacing waits at once
+        httpd.shutdown()
+        httpd.server_close()
+        with self._lock:
+            connections = list(self._connections)
+        for sock in connections:  # wake handlers idling on keep-alive connections
+            try:
+                sock.shutdown(2)  # socket.SHUT_RDWR
+            except OSError:
+                pass
+        if thread is not None:
+            thread.join()
+
+    def __enter__(self) -> OfflineGemini:
+        return self.start()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._httpd is not None
+
+    @property
+    def port(self) -> int:
+        if not self.running:
+            raise RuntimeError("OfflineGemini is not started; call .start() first.")
+        return self._port
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def __repr__(self) -> str:
+        where = self.url if self.running else "stopped"
+        return f"<OfflineGemini {where} delay={self.delay}>"
+
+    # -- recorded state ----------------------------------------------------
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request received so far, oldest first (a copy)."""
+        with self._lock:
+            return list(self._requests)
+
+    def clear(self) -> None:
+        """Forget recorded requests and the ``fail_times`` counters."""
+        with self._lock:
+            self._requests.clear()
+            self._failures.clear()
+
+    def _record(self, request: RecordedRequest) -> None:
+        with self._lock:
+            self._requests.append(request)
+
+    def _should_fail(self, directives: dict) -> bool:
+        times = directives.get("fail_times")
+        if times is None:
+            return True
+        key = " ".join(f"{k}={v}" for k, v in sorted(directives.items()))
+        with self._lock:
+            seen = self._failures.get(key, 0)
+            self._failures[key] = seen + 1
+        return seen < times
+
+    def _next_response_id(self) -> str:
+        with self._lock:
+            self._answers += 1
+            return f"offline-{self._answers:06d}"
+
+    def _wait(self, seconds: float) -> None:
+        if seconds > 0:
+            self._stopping.wait(seconds)
+
+
+class _Exchange:
+    """One request/response on a handler: parse, record, route, answer."""
+
+    _ROUTE = re.compile(r"^/+(?P<version>v[^/]*)/(?P<rest>.*)$")
+
+    def __init__(self, server: OfflineGemini, handler: Any):
+        self.server = server
+        self.h = handler
+        self.headers_sent = False
+
+    # -- input -------------------------------------------------------------
+
+    def run(self) -> None:
+        from urllib.parse import parse_qsl, urlsplit
+
+        h = self.h
+        split = urlsplit(h.path)
+        query = dict(parse_qsl(split.query, keep_blank_values=True))
+        headers = {k.lower(): v for k, v in h.headers.items()}
+        self.api_key = headers.get("x-goog-api-key") or query.get("key") or ""
+        length = int(headers.get("content-length") or 0)
+        raw = h.rfile.read(length) if length > 0 else b""
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        for name in ("x-goog-api-key", "authorization"):
+            if name in headers:
+                headers[name] = REDACTED
+        if "key" in query:
+            query["key"] = REDACTED
+        self.server._record(RecordedRequest(h.command, split.path, query, headers, body))
+
+        try:
+            if raw and body is None:
+                self.send_json(400, _error_body(
+                    400, "Invalid JSON payload received. Unexpected token.", "INVALID_ARGUMENT"))
+            else:
+                self.route(h.command, split.path, body if isinstance(body, dict) else {})
+        except (ConnectionError, TimeoutError):
+            h.close_connection = True
+        except Exception as exc:  # a bug here: answer 500, never a traceback on stderr
+            if self.server.verbose:
+                import traceback
+
+                traceback.print_exc()
+            if self.headers_sent:
+                h.close_connection = True
+            else:
+                self.send_json(500, _error_body(
+                    500, f"Offline server error: {type(exc).__name__}: {exc}"))
+
+    def route(self, method: str, path: str, body: dict) -> None:
+        match = self._ROUTE.match(path)
+        if match is None:
+            return self.send_json(404, _error_body(404, "Method not found."))
+        version, rest = match.group("version"), match.group("rest")
+        name, _, action = rest.partition(":")
+        if method == "GET" and name == "models" and not action:
+            return self.send_json(200, {"models": [_model_info(m) for m, _ in MODELS]})
+        if not name.startswith("models/") or name.count("/") != 1:
+            return self.send_json(404, _error_body(404, "Method not found."))
+        model = name[len("models/"):]
+        known = model.startswith(("gemini", "offline"))
+        if method == "GET" and not action:
+            if not known:
+                return self.send_json(404, _not_found(model, version))
+            return self.send_json(200, _model_info(model))
+        if method != "POST" or action not in (
+                "generateContent", "streamGenerateContent", "countTokens"):
+            return self.send_json(404, _error_body(404, "Method not found."))
+        if not known:
+            return self.send_json(404, _not_found(
+                model, version, "countTokens" if action == "countTokens" else "generateContent"))
+
+        try:
+            if action == "countTokens":
+                return self.count_tokens(body)
+            prompt, directives, prompt_tokens = _prompt_of(body)
+        except DirectiveError as exc:
+            return self.send_json(400, _error_body(400, str(exc), "INVALID_ARGUMENT"))
+        faults = self.server._should_fail(directives)
+        plan = _plan(body, model, version, directives, prompt, prompt_tokens,
+                     self.server.delay, self.api_key, faults)
+        if plan.error is None:
+            response_id = self.server._next_response_id()
+            for event in plan.events:
+                if isinstance(event, dict) and "error" not in event:
+                    event["responseId"] = response_id
+        if action == "streamGenerateContent":
+            self.stream(plan)
+        else:
+            self.answer_once(plan, model)
+
+    # -- answers -----------------------------------------------------------
+
+    def count_tokens(self, body: dict) -> None:
+        request = body.get("generateContentRequest")
+        source = request if isinstance(request, dict) else body
+        _, _, tokens = _prompt_of(source)
+        self.send_json(200, {"totalTokens": tokens,
+                             "promptTokensDetails": [{"modality": "TEXT", "tokenCount": tokens}]})
+
+    def stream(self, plan: _Plan) -> None:
+        h, server = self.h, self.server
+        server._wait(plan.stall_headers)
+        if plan.error is not None:
+            return self.send_json(*plan.error)
+        h.send_response(200)
+        h.send_header("Content-Type", "text/event-stream")
+        h.send_header("Transfer-Encoding", "chunked")
+        h.send_header("X-Offline-Gemini", "demo answer, not Gemini")
+        h.end_headers()
+        self.headers_sent = True
+        write = h.wfile.write
+        for index, event in enumerate(plan.events):
+            if index == plan.drop_at:
+                return self.drop()
+            if index == plan.stall_at:
+                server._wait(plan.stall)
+            elif index and plan.delay:
+                server._wait(plan.delay)
+            data = event if isinstance(event, bytes) else json.dumps(
+                event, ensure_ascii=False, separators=(",", ":")).encode()
+            data = b"data: " + data + b"\r\n\r\n"
+            write(b"%x\r\n%b\r\n" % (len(data), data))
+        if plan.drop_at is not None:
+            return self.drop()
+        write(b"0\r\n\r\n")
+
+    def answer_once(self, plan: _Plan, model: str) -> None:
+        self.server._wait(plan.stall_headers + (plan.stall if plan.stall_at else 0.0)
+                          + plan.delay * max(len(plan.events) - 1, 0))
+        if plan.error is not None:
+            return self.send_json(*plan.error)
+        last = plan.events[-1]
+        if isinstance(last, bytes):
+            data = last
+        elif "error" in last:
+            return self.send_json(last["error"]["code"], last)
+        else:
+            data = json.dumps(_merge(plan.events, model), ensure_ascii=False, indent=2).encode()
+        h = self.h
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json; charset=UTF-8")
+        h.send_header("Content-Length", str(len(data)))
+        h.end_headers()
+        self.headers_sent = True
+        if plan.drop_at is not None:
+            h.wfile.write(data[:len(data) // 2])
+            return self.drop()
+        h.wfile.write(data)
+
+    def drop(self) -> None:
+        """Close the connection in the middle of the body (a clean FIN)."""
+        self.h.close_connection = True
+        try:
+            self.h.connection.shutdown(2)  # socket.SHUT_RDWR
+        except OSError:
+            pass
+
+    def send_json(self, status: int, obj: Any, headers: list | tuple = ()) -> None:
+        h = self.h
+        data = json.dumps(obj, ensure_ascii=False, indent=2).encode()
+        h.send_response(status)
+        h.send_header("Content-Type", "application/json; charset=UTF-8")
+        h.send_header("Content-Length", str(len(data)))
+        for name, value in headers:
+            h.send_header(name, value)
+        h.end_headers()
+        self.headers_sent = True
+        h.wfile.write(data)
+
+
+def _model_info(model: str) -> dict:
+    display = dict(MODELS).get(model) or model.replace("-", " ").title()
+    return {
+        "name": f"models/{model}",
+        "version": "offline",
+        "displayName": display,
+        "description": f"{display}, answered by gemini_magic's offline demo server (not Gemini).",
+        "inputTokenLimit": 1048576,
+        "outputTokenLimit": 65536,
+        "supportedGenerationMethods": ["generateContent", "countTokens"],
+        "temperature": 1.0,
+        "topP": 0.95,
+        "topK": 64,
+        "maxTemperature": 2.0,
+        "thinking": True,
+    }
+
+
+@functools.lru_cache(maxsize=None)
+def _http_classes() -> tuple[type, type]:
+    """The http.server classes, built on first use to keep imports cheap."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+        block_on_close = False
+        owner: OfflineGemini
+
+        def process_request(self, request: Any, client_address: Any) -> None:
+            with self.owner._lock:
+                self.owner._connections.add(request)
+            super().process_request(request, client_address)
+
+        def shutdown_request(self, request: Any) -> None:
+            with self.owner._lock:
+                self.owner._connections.discard(request)
+            super().shutdown_request(request)
+
+        def handle_error(self, request: Any, client_address: Any) -> None:
+            if self.owner.verbose and not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+                super().handle_error(request, client_address)
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "gemini-magic-offline"
+        sys_version = ""
+        disable_nagle_algorithm = True
+        server: Server
+
+        def version_string(self) -> str:
+            return self.server_version
+
+        def handle(self) -> None:
+            try:
+                super().handle()
+            except (ConnectionError, TimeoutError):
+                self.close_connection = True
+
+        def do_GET(self) -> None:
+            _Exchange(self.server.owner, self).run()
+
+        do_POST = do_GET
+
+        def log_message(self, format: str, *args: Any) -> None:
+            if self.server.owner.verbose:
+                message = _SECRET_QUERY.sub(r"\1" + REDACTED, format % args)
+                sys.stderr.write(f"offline-gemini {self.log_date_time_string()} {message}\n")
+
+    return Server, Handler
+
+
+_shared: OfflineGemini | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_server() -> OfflineGemini:
+    """The process-wide server (default pace), started on first call."""
+    global _shared
+    with _shared_lock:
+        if _shared is None or not _shared.running:
+            _shared = OfflineGemini().start()
+        return _shared
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m gemini_magic.offline",
+        description="Serve offline Gemini demo answers over the Gemini REST protocol.",
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    parser.add_argument("--delay", type=float, default=0.03,
+                        help="seconds between streamed chunks (default 0.03)")
+    parser.add_argument("--verbose", action="store_true", help="log each request")
+    args = parser.parse_args(argv)
+    server = OfflineGemini(args.host, args.port, delay=args.delay, verbose=args.verbose).start()
+    print(f"Offline Gemini demo server (answers are demo text, not Gemini) on {server.url}")
+    print("Point google-genai and %%gemini at it with:\n")
+    print(f"    export GOOGLE_GEMINI_BASE_URL={server.url} GEMINI_API_KEY=anything\n")
+    print("Directives such as [[offline chunks=100 delay=0]] in a prompt shape the answer;")
+    print("see `python -c 'import gemini_magic.offline as m; help(m)'`. Ctrl-C stops.", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

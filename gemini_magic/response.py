@@ -1,0 +1,132 @@
+"""The answer as a notebook value: a ``str`` that also knows how it was made."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counts Gemini reported for one answer (0 when it did not say)."""
+
+    prompt_tokens: int = 0
+    response_tokens: int = 0
+    thinking_tokens: int = 0
+    total_tokens: int = 0
+
+    @classmethod
+    def from_metadata(cls, metadata) -> "Usage":
+        """Build from a google-genai ``usage_metadata`` object (or None)."""
+        if metadata is None:
+            return cls()
+
+        def count(name):
+            return getattr(metadata, name, None) or 0
+
+        prompt = count("prompt_token_count")
+        response = count("candidates_token_count")
+        thinking = count("thoughts_token_count")
+        total = count("total_token_count") or prompt + response + thinking
+        return cls(prompt, response, thinking, total)
+
+
+class GeminiResponse(str):
+    """A Gemini answer: equal to its full text, with what the run reported.
+
+    ``len(answer)``, ``print(answer)`` and every ``str`` method work on the text.
+    Extra attributes:
+
+    - ``text``: the full text as a plain ``str``
+    - ``model``: the model that answered (its reported version when known)
+    - ``usage``: a :class:`Usage` with prompt, response, thinking and total tokens
+    - ``finish_reason``: ``"STOP"`` for a complete answer, else why it ended
+      (``"MAX_TOKENS"``, ``"SAFETY"``, ``"INTERRUPTED"``, ``"ERROR"``, ...)
+    - ``elapsed``: seconds from sending the request to the end of the answer
+    - ``interrupted``: True when the stream was stopped by Interrupt (Ctrl-C)
+    - ``error``: None, or a short message saying what went wrong and what to do
+    """
+
+    model: str
+    usage: Usage
+    finish_reason: Optional[str]
+    elapsed: float
+    interrupted: bool
+    error: Optional[str]
+
+    def __new__(
+        cls,
+        text: str = "",
+        *,
+        model: str = "",
+        usage: Optional[Usage] = None,
+        finish_reason: Optional[str] = None,
+        elapsed: float = 0.0,
+        interrupted: bool = False,
+        error: Optional[str] = None,
+    ):
+        self = super().__new__(cls, text)
+        self.model = model
+        self.usage = usage or Usage()
+        self.finish_reason = finish_reason
+        self.elapsed = elapsed
+        self.interrupted = interrupted
+        self.error = error
+        return self
+
+    @property
+    def text(self) -> str:
+        return str.__str__(self)
+
+    @property
+    def complete(self) -> bool:
+        """True when Gemini finished the answer normally."""
+        return self.error is None and not self.interrupted and self.finish_reason in (None, "STOP")
+
+    def footer(self) -> str:
+        """One compact line: model, tokens in/out, seconds, and how it ended."""
+        parts = [self.model or "gemini"]
+        if self.usage.total_tokens:
+            tokens = f"{self.usage.prompt_tokens} → {self.usage.response_tokens} tokens"
+            if self.usage.thinking_tokens:
+                tokens += f" (+{self.usage.thinking_tokens} thinking)"
+            parts.append(tokens)
+        parts.append(f"{self.elapsed:.1f} s")
+        if self.interrupted:
+            parts.append("interrupted")
+        elif self.finish_reason not in (None, "STOP"):
+            parts.append(f"stopped: {self.finish_reason}")
+        return " · ".join(parts)
+
+    def _repr_markdown_(self) -> str:
+        from .render import inert_markdown
+
+        return final_markdown(inert_markdown(self.text), self)
+
+    def __repr__(self) -> str:
+        preview = self.text if len(self) <= 60 else self.text[:57] + "..."
+        return f"GeminiResponse({preview!r}, model={self.model!r}, finish_reason={self.finish_reason!r})"
+
+    # A str subclass pickles as a plain str unless told otherwise; keep the fields.
+    def __reduce__(self):
+        return (_rebuild, (self.text, self.__dict__.copy()))
+
+
+def _rebuild(text, fields):
+    response = GeminiResponse(text)
+    response.__dict__.update(fields)
+    return response
+
+
+def final_markdown(safe_markdown: str, response: GeminiResponse) -> str:
+    """The saved output: the (already inert) answer, its error if any, and the footer."""
+    pieces = [safe_markdown.rstrip("\n")] if safe_markdown.strip() else []
+    if response.error:
+        pieces.append(f"> **⚠ {_escape_line(response.error)}**")
+    pieces.append(f"<sub>{_escape_line(response.footer())}</sub>")
+    return "\n\n".join(pieces) + "\n"
+
+
+def _escape_line(text: str) -> str:
+    # Our own messages can quote server text; keep them inert and on one line.
+    return " ".join(text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").split())

@@ -1,0 +1,188 @@
+"""Where a streamed answer is shown: a live widget in Jupyter, plain text in a terminal.
+
+Both views take the same calls from the stream loop: ``start``, ``add`` (for
+every chunk: it must stay cheap), ``retrying``, ``finish``.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextvars
+import sys
+import threading
+
+from .render import inert_markdown
+from .response import GeminiResponse, final_markdown
+
+# The front end's own rendered-Markdown classes, so the live view looks like
+# a normal Markdown output (code background, tables, headings).
+MARKDOWN_CLASSES = ("jp-RenderedHTMLCommon", "jp-RenderedMarkdown", "jp-MarkdownOutput", "gemini-magic-live")
+
+
+def choose_view(shell, *, allow_images: bool = False):
+    """The live widget when running in a kernel, plain text in terminal IPython."""
+    if getattr(shell, "kernel", None) is not None:
+        return LiveView(allow_images=allow_images)
+    return TextView()
+
+
+def final_bundle(response: GeminiResponse, *, allow_images: bool = False) -> tuple[dict, dict]:
+    """The output a saved notebook keeps: inert Markdown, plain text, provenance."""
+    markdown = final_markdown(inert_markdown(response.text, allow_images=allow_images), response)
+    plain = response.text + ("\n\n" if response.text else "") + response.footer()
+    if response.error:
+        plain += f"\n{response.error}"
+    metadata = {
+        "gemini_magic": {
+            "model": response.model,
+            "finish_reason": response.finish_reason,
+            "usage": vars(response.usage),
+            "elapsed": round(response.elapsed, 3),
+            "interrupted": response.interrupted,
+            "error": response.error,
+        }
+    }
+    return {"text/markdown": markdown, "text/plain": plain}, metadata
+
+
+class LiveView:
+    """An ipywidgets view that grows as chunks arrive, then becomes static Markdown.
+
+    Chunks are queued by the stream loop and painted by one painter thread at
+    most ``frame_seconds`` apart, so a burst of tiny chunks costs one render.
+    The first chunk is painted at once. Finished blocks are rendered once and
+    moved into frozen child widgets of about ``segment_chars``; each update
+    sends only the open segment and the tail, not the whole answer.
+    """
+
+    frame_seconds = 1 / 15
+    segment_chars = 8192
+
+    def __init__(self, *, allow_images: bool = False):
+        self.allow_images = allow_images
+        self._queue: collections.deque[str] = collections.deque()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._painter = None
+        self._segment = ""  # finished HTML not yet moved into a frozen widget
+        self.paints = 0
+
+    # -- called by the stream loop ------------------------------------------
+    def start(self, label: str) -> None:
+        import ipywidgets
+        from IPython.display import display
+
+        from .render import IncrementalRenderer
+
+        self._renderer = IncrementalRenderer(allow_images=self.allow_images)
+        self._live = self._html_widget("")
+        self._status = ipywidgets.HTML(value=_status_html(f"⏳ asking {label}…"))
+        self._status.add_class("gemini-magic-status")
+        self._box = ipywidgets.VBox([self._live, self._status])
+        self._box.add_class("gemini-magic")
+        self._handle = display(self._box, display_id=True)
+        # The painter sends comm messages; give it this cell's context so they
+        # carry the cell's parent header like any other output.
+        context = contextvars.copy_context()
+        self._painter = threading.Thread(target=context.run, args=(self._paint_loop,), daemon=True, name="gemini-painter")
+        self._painter.start()
+
+    def add(self, text: str) -> None:
+        self._queue.append(text)
+        if not self._wake.is_set():
+            self._wake.set()
+
+    def retrying(self, attempt: int, attempts: int) -> None:
+        self._status.value = _status_html(f"↻ retrying ({attempt}/{attempts})…")
+
+    def finish(self, response: GeminiResponse) -> None:
+        self._stop_painter()
+        bundle, metadata = final_bundle(response, allow_images=self.allow_images)
+        # Same display_id: the widget's slot becomes the static output a saved
+        # notebook keeps (a widget alone reopens as "model not found").
+        self._handle.update(bundle, raw=True, metadata=metadata)
+        for widget in (*self._box.children, self._box):
+            widget.close()
+
+    # -- painter thread -----------------------------------------------------
+    def _paint_loop(self) -> None:
+        while True:
+            self._wake.wait()
+            if self._stopping.is_set():
+                return
+            self._wake.clear()
+            try:
+                self._paint()
+            except Exception as error:  # a paint must never kill the stream
+                self._status.value = _status_html(f"(live view stopped: {type(error).__name__})")
+                return
+            # Coalesce: gather what arrives during one frame into the next paint.
+            if self._stopping.wait(self.frame_seconds):
+                return
+
+    def _paint(self) -> None:
+        renderer = self._renderer
+        queue = self._queue
+        if self.paints == 0:
+            self._status.value = _status_html("▍ streaming…")
+        while queue:
+            renderer.feed(queue.popleft())
+        frozen = renderer.take_frozen()
+        if frozen:
+            self._segment += frozen
+            if len(self._segment) >= self.segment_chars:
+                self._freeze_segment()
+        self._live.value = self._segment + renderer.tail_html()
+        self.paints += 1
+
+    def _freeze_segment(self) -> None:
+        frozen = self._html_widget(self._segment)
+        self._segment = ""
+        children = self._box.children
+        self._box.children = (*children[:-2], frozen, *children[-2:])
+
+    def _stop_painter(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self._painter is not None:
+            self._painter.join()
+
+    @staticmethod
+    def _html_widget(value: str):
+        import ipywidgets
+
+        widget = ipywidgets.HTML(value=value)
+        for name in MARKDOWN_CLASSES:
+            widget.add_class(name)
+        return widget
+
+
+class TextView:
+    """Terminal IPython: print the text as it streams, then the footer."""
+
+    def __init__(self, stream=None):
+        self._out = stream
+
+    @property
+    def out(self):
+        return self._out or sys.stdout
+
+    def start(self, label: str) -> None:
+        pass
+
+    def add(self, text: str) -> None:
+        self.out.write(text)
+        self.out.flush()
+
+    def retrying(self, attempt: int, attempts: int) -> None:
+        self.out.write(f"[retrying ({attempt}/{attempts})]\n")
+
+    def finish(self, response: GeminiResponse) -> None:
+        end = "\n" if response.text and not response.text.endswith("\n") else ""
+        self.out.write(f"{end}\n[{response.footer()}]\n")
+        self.out.flush()
+
+
+def _status_html(text: str) -> str:
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return f"<sub>{escaped}</sub>"

@@ -1,0 +1,85 @@
+"""Drive a real Jupyter kernel (jupyter_client) and record what it sends the front end."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from jupyter_client.manager import start_new_kernel
+
+
+@dataclass
+class Execution:
+    """Every iopub message one execute request caused, in order, with arrival times."""
+
+    messages: list = field(default_factory=list)
+    arrivals: list = field(default_factory=list)
+    reply: dict = field(default_factory=dict)
+
+    def of_type(self, *types):
+        return [m for m in self.messages if m["msg_type"] in types]
+
+    @property
+    def stdout(self):
+        return "".join(m["content"]["text"] for m in self.of_type("stream") if m["content"]["name"] == "stdout")
+
+    @property
+    def stderr(self):
+        return "".join(m["content"]["text"] for m in self.of_type("stream") if m["content"]["name"] == "stderr")
+
+    @property
+    def status(self):
+        return self.reply["content"]["status"]
+
+    def bytes_sent(self) -> int:
+        """Size of what the front end received: the JSON of each message's content."""
+        return sum(len(json.dumps(m["content"]).encode()) for m in self.messages)
+
+
+class Kernel:
+    def __init__(self, client):
+        self.client = client
+
+    def execute(self, code: str, timeout: float = 120) -> Execution:
+        msg_id = self.client.execute(code)
+        result = Execution()
+        deadline = time.monotonic() + timeout
+        while True:
+            msg = self.client.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
+            parent = msg["parent_header"].get("msg_id")
+            # Widget comm traffic is kept even if a thread sent it without a parent.
+            if parent != msg_id and not msg["msg_type"].startswith("comm_"):
+                continue
+            result.messages.append(msg)
+            result.arrivals.append(time.perf_counter())
+            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle" and parent == msg_id:
+                break
+        result.reply = self.client.get_shell_msg(timeout=timeout)
+        return result
+
+    def value(self, expression: str):
+        """Evaluate ``expression`` in the kernel and return it (via JSON)."""
+        run = self.execute(f"import json as _json; print(_json.dumps({expression}))")
+        assert run.status == "ok", run.messages
+        return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+@contextmanager
+def running_kernel(env: dict):
+    """A fresh python3 kernel with ``env`` as its whole environment."""
+    manager, client = start_new_kernel(kernel_name="python3", env=env, startup_timeout=90)
+    try:
+        yield Kernel(client)
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+
+
+def kernel_env(**extra) -> dict:
+    """This process's environment minus any Gemini settings, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GEMINI", "GOOGLE_"))}
+    env.update(extra)
+    return env

@@ -1,0 +1,98 @@
+"""The magic in a real Jupyter kernel: what the front end receives, and what a saved notebook keeps."""
+
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from conftest import TEST_KEY, expected_answer
+from kernel_helpers import kernel_env, running_kernel
+
+pytestmark = pytest.mark.kernel
+
+ROOT = Path(__file__).resolve().parents[1]
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+PACED_PROMPT = "Describe a histogram. [[offline chunks=40 chunk_chars=20 delay=0.03]]"
+
+
+@pytest.fixture(scope="module")
+def kernel(gemini_server):
+    """A kernel whose SDK is pointed at the offline server the way a user would: by environment."""
+    env = kernel_env(GEMINI_API_KEY=TEST_KEY, GOOGLE_GEMINI_BASE_URL=gemini_server.url)
+    with running_kernel(env) as kernel:
+        assert kernel.execute("%load_ext gemini_magic").status == "ok"
+        yield kernel
+
+
+def live_updates(run):
+    """The widget value updates the live view sent, in order."""
+    updates = []
+    for msg in run.of_type("comm_msg"):
+        data = msg["content"]["data"]
+        if data.get("method") == "update" and "value" in data.get("state", {}):
+            updates.append(msg)
+    return updates
+
+
+def test_a_paced_answer_streams_in_many_updates_then_ends_as_static_markdown(kernel, gemini_server):
+    run = kernel.execute(f"%%gemini --out answer\n{PACED_PROMPT}")
+    assert run.status == "ok", run.messages
+    expected = expected_answer(gemini_server, PACED_PROMPT)
+    assert len(expected) == 40 * 20
+
+    # A widget is displayed first, then updated as chunks arrive...
+    (shown,) = run.of_type("display_data")
+    assert WIDGET_VIEW in shown["content"]["data"]
+    (final,) = run.of_type("update_display_data")
+    final_index = run.messages.index(final)
+    intermediate = [m for m in live_updates(run) if run.messages.index(m) < final_index and m["content"]["data"]["state"]["value"]]
+    assert len(intermediate) >= 5, f"only {len(intermediate)} intermediate updates"
+
+    # ...and the same display slot ends as Markdown of the whole answer, plus a footer.
+    assert final["content"]["transient"]["display_id"] == shown["content"]["transient"]["display_id"]
+    markdown = final["content"]["data"]["text/markdown"]
+    assert expected.split("\n")[0] in markdown
+    assert final["content"]["data"]["text/plain"].startswith(expected)
+    assert final["content"]["metadata"]["gemini_magic"]["finish_reason"] == "STOP"
+
+    # The variable holds exactly the answer.
+    assert kernel.value("_gemini == answer") is True
+    assert kernel.value("_gemini.text") == expected
+
+
+def test_every_widget_is_closed_when_the_answer_ends(kernel):
+    run = kernel.execute("%%gemini\nList three plots. [[offline chunks=60 chunk_chars=40 delay=0.002]]")
+    assert run.status == "ok"
+    opened = {m["content"]["comm_id"] for m in run.of_type("comm_open")}
+    closed = {m["content"]["comm_id"] for m in run.of_type("comm_close")}
+    assert opened and opened == closed
+
+
+def test_the_answer_is_not_echoed_to_out(kernel):
+    run = kernel.execute("%%gemini\nHello")
+    assert run.of_type("execute_result") == []
+
+
+def test_the_quickstart_notebook_runs_offline_and_saves_the_answer_as_markdown(monkeypatch, tmp_path):
+    monkeypatch.setenv("GEMINI_MAGIC_OFFLINE", "1")
+    notebook = nbformat.read(ROOT / "notebooks" / "quickstart.ipynb", as_version=4)
+    NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+    nbformat.validate(notebook)
+    saved = tmp_path / "quickstart.ipynb"
+    nbformat.write(notebook, saved)
+    reopened = nbformat.read(saved, as_version=4)
+
+    gemini_cells = [c for c in reopened.cells if c.cell_type == "code" and "gemini " in c.source and "load_ext" not in c.source]
+    assert len(gemini_cells) == 2
+    for cell in gemini_cells:
+        outputs = [o for o in cell.outputs if o.output_type == "display_data"]
+        assert len(outputs) == 1, cell.outputs
+        data = outputs[0]["data"]
+        # What survives without a kernel: Markdown and text, not a widget reference.
+        assert WIDGET_VIEW not in data
+        assert "offline" in data["text/markdown"].lower()
+        assert data["text/markdown"].lstrip().startswith("#")  # the demo answer's heading
+        assert "```" in data["text/markdown"]
+    printed = "".join(o.get("text", "") for c in reopened.cells for o in c.get("outputs", []) if o.output_type == "stream")
+    assert "characters" in printed and "STOP" in printed
