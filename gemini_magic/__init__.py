@@ -22,13 +22,18 @@ __version__ = "0.1.0"
 
 
 def load_ipython_extension(ipython):
-    from .magics import GeminiMagics
+    from .magics import GeminiMagics, keep_question_marks
 
     ipython.register_magics(GeminiMagics)
+    if keep_question_marks not in ipython.input_transformers_cleanup:
+        ipython.input_transformers_cleanup.append(keep_question_marks)
 
 
 def unload_ipython_extension(ipython):
-    from .magics import GeminiMagics
+    from .magics import GeminiMagics, keep_question_marks
+
+    if keep_question_marks in ipython.input_transformers_cleanup:
+        ipython.input_transformers_cleanup.remove(keep_question_marks)
 
     magics = ipython.magics_manager.registry.pop(GeminiMagics.__name__, None)
     for kind in ("line", "cell"):

@@ -9,7 +9,6 @@ or transport failure into a :class:`GeminiError` with a message a user can act o
 from __future__ import annotations
 
 import difflib
-import logging
 import os
 import threading
 from dataclasses import dataclass, field
@@ -41,6 +40,7 @@ class Connection:
     offline_url: Optional[str] = None
     timeout: Optional[float] = None  # seconds to wait for each response byte
     retries: int = 0  # extra attempts for failures that happen before any text
+    retry_delay: float = 1.0  # first backoff in seconds, doubled each time
 
     def check(self) -> None:
         """Fail early, with what to set, when no credentials are configured."""
@@ -101,7 +101,7 @@ def _environment_fingerprint() -> tuple:
 
 def get_client(connection: Connection):
     """The google-genai client for this connection, made on first use and reused."""
-    key = (connection, _environment_fingerprint())
+    key = (connection.offline_url, connection.timeout, _environment_fingerprint())
     with _clients_lock:
         client = _clients.get(key)
         if client is None:
@@ -128,13 +128,6 @@ def _make_client(connection: Connection):
     options = {}
     if connection.timeout:
         options["timeout"] = int(connection.timeout * 1000)  # the SDK counts milliseconds
-    if connection.retries:
-        options["retry_options"] = types.HttpRetryOptions(
-            attempts=connection.retries + 1,
-            initial_delay=1.0,
-            max_delay=30.0,
-            http_status_codes=list(RETRYABLE_CODES),
-        )
     if connection.offline_url:
         # The user asked for the demo server: the only case where we set the base URL.
         options["base_url"] = connection.offline_url
@@ -155,48 +148,21 @@ def _generation_config(request: Request):
     )
 
 
-class RetryWatcher(logging.Handler):
-    """Tells the caller when the SDK's own retry (tenacity) is about to try again."""
-
-    def __init__(self, on_retry: Callable[[int, int], None], attempts: int):
-        super().__init__(logging.INFO)
-        self.on_retry = on_retry
-        self.attempts = attempts
-        self.seen = 0
-
-    def emit(self, record):
-        if "Retrying" in record.getMessage():
-            self.seen += 1
-            self.on_retry(self.seen, self.attempts - 1)
-
-
 def stream_answer(
-    request: Request, *, stream: bool = True, on_retry: Optional[Callable[[int, int], None]] = None
+    request: Request, *, stream: bool = True, on_retry: Optional[Callable[[int, int, str], None]] = None
 ) -> Iterator[Delta]:
     """Send the request; yield a :class:`Delta` per chunk; raise only GeminiError.
 
-    Closing the iterator (Interrupt) closes the HTTP response.
+    Failures before the first chunk (429, 5xx, a dropped connection) are retried
+    with backoff, honouring Retry-After; once text has arrived nothing is retried
+    silently. Closing the iterator (Interrupt) closes the HTTP response.
     """
     client = get_client(request.connection)
-    logger = logging.getLogger("google_genai._api_client")
-    watcher = None
-    if on_retry and request.connection.retries:
-        watcher = RetryWatcher(on_retry, request.connection.retries + 1)
-        logger.addHandler(watcher)
-        if logger.getEffectiveLevel() > logging.INFO:
-            logger.setLevel(logging.INFO)
-            logger.propagate = False  # the retry notes are ours to show, not a log line
     chunks = None
     try:
-        config = _generation_config(request)
-        if stream:
-            chunks = client.models.generate_content_stream(
-                model=request.model, contents=request.prompt, config=config
-            )
-        else:
-            chunks = iter(
-                [client.models.generate_content(model=request.model, contents=request.prompt, config=config)]
-            )
+        chunks, first = _open_with_retries(client, request, stream, on_retry)
+        if first is not None:
+            yield _delta(first)
         for chunk in chunks:
             yield _delta(chunk)
     except GeneratorExit:
@@ -204,10 +170,86 @@ def stream_answer(
     except Exception as error:
         raise describe_error(error, request) from None
     finally:
-        if watcher is not None:
-            logger.removeHandler(watcher)
         if chunks is not None and hasattr(chunks, "close"):
             chunks.close()
+
+
+def _open_with_retries(client, request: Request, stream: bool, on_retry):
+    """Start the answer and read its first chunk, retrying what is worth retrying.
+
+    google-genai's own HttpRetryOptions ignores Retry-After and cannot tell us
+    it is retrying, so the same tenacity machinery is driven from here.
+    """
+    import tenacity
+
+    attempts = request.connection.retries + 1
+
+    def notify(state):
+        if on_retry is not None:
+            error = state.outcome.exception()
+            on_retry(state.attempt_number, attempts - 1, _retry_reason(error, state.upcoming_sleep))
+
+    retrying = tenacity.Retrying(
+        stop=tenacity.stop_after_attempt(attempts),
+        retry=tenacity.retry_if_exception(_is_retryable),
+        wait=_RetryAfterOrBackoff(request.connection.retry_delay),
+        before_sleep=notify,
+        reraise=True,
+    )
+    return retrying(_open, client, request, stream)
+
+
+def _open(client, request: Request, stream: bool):
+    config = _generation_config(request)
+    if not stream:
+        answer = client.models.generate_content(model=request.model, contents=request.prompt, config=config)
+        return iter(()), answer
+    chunks = client.models.generate_content_stream(model=request.model, contents=request.prompt, config=config)
+    try:
+        return chunks, next(chunks, None)
+    except BaseException:
+        chunks.close()
+        raise
+
+
+def _is_retryable(error: BaseException) -> bool:
+    code = getattr(error, "code", None)
+    if isinstance(code, int) and hasattr(error, "status"):  # an APIError
+        return code in RETRYABLE_CODES
+    return type(error).__name__ in _DROPPED_CONNECTION
+
+
+_DROPPED_CONNECTION = ("RemoteProtocolError", "ConnectError", "ReadError", "ConnectionResetError")
+
+
+class _RetryAfterOrBackoff:
+    """Wait what the server asked for (Retry-After), else back off exponentially."""
+
+    def __init__(self, initial: float, maximum: float = 60.0):
+        self.initial = initial
+        self.maximum = maximum
+
+    def __call__(self, state) -> float:
+        asked = _retry_after(state.outcome.exception())
+        if asked is not None:
+            return min(asked, self.maximum)
+        return min(self.initial * 2 ** (state.attempt_number - 1), self.maximum)
+
+
+def _retry_after(error) -> Optional[float]:
+    headers = getattr(getattr(error, "response", None), "headers", None)
+    value = headers.get("retry-after") if headers is not None else None
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:  # an HTTP date: rare for this API; fall back to backoff
+        return None
+
+
+def _retry_reason(error, wait: float) -> str:
+    code = getattr(error, "code", None)
+    what = {429: "rate limited (429)", 503: "service unavailable (503)"}.get(code) if isinstance(code, int) else None
+    what = what or (f"server error ({code})" if isinstance(code, int) else "connection dropped")
+    return f"{what}; retrying in {wait:.1f} s"
 
 
 def _delta(chunk) -> Delta:
@@ -269,7 +311,7 @@ def describe_error(error: BaseException, request: Request) -> GeminiError:
             f"The connection to Gemini failed ({name}: {error}); check the network and run the cell again.",
             kind="network",
         )
-    if isinstance(error, ValueError) and ("JSON" in str(error) or "Expecting" in str(error)):
+    if name in ("UnknownApiResponseError", "JSONDecodeError"):
         return GeminiError(
             "Gemini sent a response that could not be read (malformed data); run the cell again.",
             kind="protocol",

@@ -25,34 +25,29 @@ def split_options(parser, line: str) -> tuple[list[str], str]:
     default splitter, which keeps them. Everything after the options is returned
     untouched as the prompt, so apostrophes in ``%gemini what's a p-value`` are fine.
     """
-    lexer = shlex.shlex(line, posix=True)
-    lexer.whitespace_split = True
-    lexer.commenters = ""
     argv: list[str] = []
     position = 0
     expecting_value = False
-    try:
-        while True:
+    while True:
+        position = len(line) - len(line[position:].lstrip())
+        rest = line[position:]
+        if not rest:
+            return argv, ""
+        if not expecting_value and not rest.startswith("-"):
+            return argv, rest.strip()  # the prompt: taken as written
+        # Read exactly one shell word, so quotes later in the prompt are never parsed.
+        lexer = shlex.shlex(rest, posix=True)
+        lexer.whitespace_split = True
+        lexer.commenters = ""
+        try:
             token = lexer.get_token()
-            if token is None or token == lexer.eof:
-                return argv, ""
-            if not expecting_value and (token == "--" or not token.startswith("-") or _is_number(token)):
-                if token == "--":
-                    return argv, line[lexer.instream.tell():].strip()
-                return argv, line[position:].strip()
-            argv.append(token)
-            expecting_value = not expecting_value and _takes_value(parser, token)
-            position = lexer.instream.tell()
-    except ValueError as error:  # e.g. "No closing quotation"
-        raise UsageError(f"{error.args[0].lower()} in: {line.strip()}") from None
-
-
-def _is_number(token: str) -> bool:
-    try:
-        float(token)
-        return True
-    except ValueError:
-        return False
+        except ValueError as error:  # e.g. "No closing quotation"
+            raise UsageError(f"{error.args[0].lower()} in: {line.strip()}") from None
+        position += lexer.instream.tell()
+        if token == "--" and not expecting_value:
+            return argv, line[position:].strip()
+        argv.append(token)
+        expecting_value = not expecting_value and _takes_value(parser, token)
 
 
 def _takes_value(parser, token: str) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
@@ -15,10 +16,26 @@ from . import command
 # An alias Google keeps pointing at its newest Flash model.
 DEFAULT_MODEL = "gemini-flash-latest"
 
+_LINE_PROMPT_WITH_QUESTION = re.compile(r"^(\s*)%gemini\s+(\S.*\?)\s*$")
 
-class GeminiStopped(UsageError):
-    """Shown as one line (IPython prints UsageError without a traceback); the cell
-    fails, so "Run all" stops there, but the partial answer is already kept."""
+
+def keep_question_marks(lines: list[str]) -> list[str]:
+    """Let ``%gemini What is a z-score?`` ask Gemini instead of IPython's help.
+
+    IPython reads a trailing ``?`` as a help request; a question to Gemini often
+    ends with one. Such a line is handed to the magic as written (``%gemini?``
+    alone still shows the help).
+    """
+    if not lines or lines[0].lstrip().startswith("%%"):
+        return lines
+    out = []
+    for line in lines:
+        match = _LINE_PROMPT_WITH_QUESTION.match(line)
+        if match:
+            indent, rest = match.groups()
+            line = f"{indent}get_ipython().run_line_magic('gemini', {rest!r})\n"
+        out.append(line)
+    return out
 
 
 @magics_class
@@ -37,6 +54,7 @@ class GeminiMagics(Magics):
     stream = Bool(True, help="Stream the answer as it is generated (False: wait for the whole answer).").tag(config=True)
     timeout = Float(120.0, help="Seconds to wait for Gemini to send the next bytes before giving up.").tag(config=True)
     retries = Int(3, help="Extra attempts on 429/5xx and dropped connections before any text arrived.").tag(config=True)
+    retry_delay = Float(1.0, help="Seconds before the first retry (doubled each time; Retry-After wins).").tag(config=True)
     allow_images = Bool(False, help="Load remote images in answers (off: they are shown as links).").tag(config=True)
 
     @default("model")
@@ -76,7 +94,12 @@ class GeminiMagics(Magics):
         """
         cmd = command.parse(self.gemini.parser, line, cell)
         request, out = self._request(cmd)
-        request.connection.check()  # no key: say what to set, before showing anything
+        from .client import GeminiError
+
+        try:
+            request.connection.check()  # no key: say what to set, before showing anything
+        except GeminiError as error:
+            raise UsageError(str(error)) from None
 
         from .session import incomplete_message, run
         from .view import choose_view
@@ -94,11 +117,13 @@ class GeminiMagics(Magics):
                 from .client import forget_clients
 
                 forget_clients()  # its connection was cut mid-read: start clean
-            raise GeminiStopped(problem)
+            # One line, no traceback (IPython prints a plain UsageError so); the
+            # cell fails, so "Run all" stops here, but the answer is already kept.
+            raise UsageError(problem)
 
     def _request(self, cmd):
         """Build the Request from options, config and the user's namespace."""
-        from .client import Connection, Request, MissingKeyError  # noqa: F401  (light: no SDK import)
+        from .client import Connection, Request  # light: client imports the SDK only when used
 
         options = cmd.options
         if not cmd.prompt.strip():
@@ -124,7 +149,9 @@ class GeminiMagics(Magics):
             from .offline import shared_server
 
             offline_url = shared_server().url
-        connection = Connection(offline_url=offline_url, timeout=self.timeout, retries=max(0, self.retries))
+        connection = Connection(
+            offline_url=offline_url, timeout=self.timeout, retries=max(0, self.retries), retry_delay=self.retry_delay
+        )
         request = Request(
             prompt=cmd.prompt,
             model=model,

@@ -92,8 +92,8 @@ class LiveView:
         if not self._wake.is_set():
             self._wake.set()
 
-    def retrying(self, attempt: int, attempts: int) -> None:
-        self._status.value = _status_html(f"↻ retrying ({attempt}/{attempts})…")
+    def retrying(self, attempt: int, attempts: int, reason: str) -> None:
+        self._status.value = _status_html(f"↻ {reason} ({attempt}/{attempts})…")
 
     def finish(self, response: GeminiResponse) -> None:
         self._stop_painter()
@@ -102,7 +102,7 @@ class LiveView:
         # notebook keeps (a widget alone reopens as "model not found").
         self._handle.update(bundle, raw=True, metadata=metadata)
         for widget in (*self._box.children, self._box):
-            widget.close()
+            _close(widget)
 
     # -- painter thread -----------------------------------------------------
     def _paint_loop(self) -> None:
@@ -174,13 +174,20 @@ class TextView:
         self.out.write(text)
         self.out.flush()
 
-    def retrying(self, attempt: int, attempts: int) -> None:
-        self.out.write(f"[retrying ({attempt}/{attempts})]\n")
+    def retrying(self, attempt: int, attempts: int, reason: str) -> None:
+        self.out.write(f"[{reason} ({attempt}/{attempts})]\n")
 
     def finish(self, response: GeminiResponse) -> None:
         end = "\n" if response.text and not response.text.endswith("\n") else ""
         self.out.write(f"{end}\n[{response.footer()}]\n")
         self.out.flush()
+
+
+def _close(widget) -> None:
+    """Close a widget and the layout/style widgets it made, so no comm is left open."""
+    for part in (getattr(widget, "layout", None), getattr(widget, "style", None), widget):
+        if part is not None:
+            part.close()
 
 
 def _status_html(text: str) -> str:

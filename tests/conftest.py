@@ -64,13 +64,20 @@ def shell():
 
 
 @pytest.fixture
-def ip(shell, gemini_env):
-    """A shell with gemini_magic loaded, pointed at the offline server; unloaded after."""
+def bare_ip(shell, server):
+    """A shell with gemini_magic loaded and no key set; unloaded and cleaned after."""
     shell.run_line_magic("load_ext", "gemini_magic")
     yield shell
     shell.run_line_magic("unload_ext", "gemini_magic")
+    shell.config.pop("GeminiMagics", None)  # %config lines persist in the shell's config
     for name in ("_gemini", "summary", "answer", "style"):
         shell.user_ns.pop(name, None)
+
+
+@pytest.fixture
+def ip(bare_ip, gemini_env):
+    """A shell with gemini_magic loaded, pointed at the offline server by environment."""
+    return bare_ip
 
 
 def expected_answer(server, prompt, model="gemini-flash-latest", **config):

@@ -40,7 +40,8 @@ class Execution:
 
 
 class Kernel:
-    def __init__(self, client):
+    def __init__(self, manager, client):
+        self.manager = manager
         self.client = client
 
     def execute(self, code: str, timeout: float = 120) -> Execution:
@@ -72,7 +73,7 @@ def running_kernel(env: dict):
     """A fresh python3 kernel with ``env`` as its whole environment."""
     manager, client = start_new_kernel(kernel_name="python3", env=env, startup_timeout=90)
     try:
-        yield Kernel(client)
+        yield Kernel(manager, client)
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)

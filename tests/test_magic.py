@@ -77,15 +77,11 @@ def test_line_magic_takes_the_rest_of_the_line_even_with_apostrophes(ip, server)
 
 
 def test_defaults_come_from_config(ip, server):
-    magics = ip.magics_manager.registry["GeminiMagics"]
     ip.run_line_magic("config", 'GeminiMagics.model = "gemini-2.5-flash"')
     ip.run_line_magic("config", "GeminiMagics.temperature = 0.1")
     ip.run_line_magic("config", 'GeminiMagics.system = "Be brief."')
-    try:
-        with capture_output():
-            ip.run_cell_magic("gemini", "", PROMPT)
-    finally:
-        magics.model, magics.temperature, magics.system = "gemini-flash-latest", None, None
+    with capture_output():
+        ip.run_cell_magic("gemini", "", PROMPT)
     (request,) = generation_requests(server)
     assert "/models/gemini-2.5-flash:" in request.path
     assert request.json["generationConfig"] == {"temperature": 0.1}
@@ -109,40 +105,32 @@ def test_no_stream_asks_for_the_whole_answer_at_once(ip, server):
     assert ip.user_ns["_gemini"] == expected_answer(server, PROMPT)
 
 
-def test_offline_mode_needs_no_key_and_leaves_the_environment_alone(shell, server, monkeypatch):
+def test_offline_mode_needs_no_key_and_leaves_the_environment_alone(bare_ip, server):
     import os
 
-    shell.run_line_magic("load_ext", "gemini_magic")
-    try:
-        with capture_output():
-            shell.run_cell_magic("gemini", "--offline", "Hello there")
-        answer = shell.user_ns["_gemini"]
-        assert "offline" in answer.lower()
-        assert answer.finish_reason == "STOP"
-        assert "GOOGLE_GEMINI_BASE_URL" not in os.environ
-        assert generation_requests(server) == []  # the demo used its own server
-    finally:
-        shell.run_line_magic("unload_ext", "gemini_magic")
+    with capture_output():
+        bare_ip.run_cell_magic("gemini", "--offline", "Hello there")
+    answer = bare_ip.user_ns["_gemini"]
+    assert "offline" in answer.lower()
+    assert answer.finish_reason == "STOP"
+    assert "GOOGLE_GEMINI_BASE_URL" not in os.environ
+    assert generation_requests(server) == []  # the demo used its own server
 
 
 def test_offline_mode_can_be_chosen_by_environment(shell, server, monkeypatch):
     monkeypatch.setenv("GEMINI_MAGIC_OFFLINE", "1")
-    shell.run_line_magic("load_ext", "gemini_magic")
+    shell.run_line_magic("load_ext", "gemini_magic")  # the default is read when the magics are made
     try:
         with capture_output():
             shell.run_cell_magic("gemini", "", "Hello there")
-        assert "offline" in shell.user_ns["_gemini"].lower()
+        assert "offline" in shell.user_ns.pop("_gemini").lower()
     finally:
         shell.run_line_magic("unload_ext", "gemini_magic")
 
 
-def test_without_a_key_it_says_exactly_what_to_set(shell, server):
-    shell.run_line_magic("load_ext", "gemini_magic")
-    try:
-        with pytest.raises(UsageError, match="GEMINI_API_KEY.*--offline"):
-            shell.run_cell_magic("gemini", "", PROMPT)
-    finally:
-        shell.run_line_magic("unload_ext", "gemini_magic")
+def test_without_a_key_it_says_exactly_what_to_set(bare_ip, server):
+    with pytest.raises(UsageError, match="GEMINI_API_KEY.*--offline"):
+        bare_ip.run_cell_magic("gemini", "", PROMPT)
     assert server.requests == []
 
 
@@ -196,3 +184,17 @@ def test_the_key_is_not_in_what_the_server_logged(ip, server):
     with capture_output():
         ip.run_cell_magic("gemini", "", PROMPT)
     assert TEST_KEY not in repr(server.requests)
+
+
+def test_a_line_prompt_ending_in_a_question_mark_asks_gemini_not_ipython_help(ip, server):
+    with capture_output() as captured:
+        ip.run_cell("%gemini What is a z-score?")
+    assert "not found" not in captured.stdout
+    (request,) = generation_requests(server)
+    assert request.json["contents"][0]["parts"][0]["text"] == "What is a z-score?"
+
+
+def test_the_help_still_works(ip):
+    with capture_output() as captured:
+        ip.run_cell("%gemini?")
+    assert "--max-tokens" in captured.stdout
