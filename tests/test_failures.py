@@ -198,3 +198,25 @@ def test_the_api_key_never_reaches_the_front_end_even_when_the_server_echoes_it(
     everything = repr(run.messages) + repr(run.reply) + repr(fields)
     assert TEST_KEY not in everything
     assert "<redacted>" in fields["error"]
+
+
+def test_the_api_key_is_not_in_a_saved_notebook(gemini_server, monkeypatch, tmp_path):
+    import nbformat
+    from nbclient import NotebookClient
+
+    monkeypatch.setenv("GEMINI_API_KEY", TEST_KEY)
+    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", gemini_server.url)
+    cells = [
+        "%load_ext gemini_magic",
+        "%%gemini --out answer\nSummarise the data.",
+        "%%gemini\nFail loudly. [[offline echo_key=1]]",
+        "%%gemini -m not-a-model\nHello",
+        "_gemini, answer, repr(answer), answer.error",
+    ]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    NotebookClient(notebook, timeout=120, kernel_name="python3", allow_errors=True).execute()
+    saved = tmp_path / "shared.ipynb"
+    nbformat.write(notebook, saved)
+    text = saved.read_text()
+    assert "rejected the API key" in text and "<redacted>" in text  # the failure is there...
+    assert TEST_KEY not in text  # ...the key is not
