@@ -50,4 +50,8 @@ def __getattr__(name):
         from . import response
 
         return getattr(response, name)
+    if name == "map":  # gemini_magic.map(template, data): many prompts at once
+        from .many import map
+
+        return map
     raise AttributeError(f"module 'gemini_magic' has no attribute {name!r}")

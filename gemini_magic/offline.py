@@ -29,12 +29,29 @@ Endpoints, under any API version (``/v1/``, ``/v1beta/``...):
 ``models/{model}:countTokens``, ``GET models`` and ``GET models/{model}``. A model is
 known if its name starts with ``gemini`` or ``offline``; others get Google's 404.
 
+The Batch API (Gemini API flavour, inlined requests), as ``client.batches`` uses
+it: ``POST models/{model}:batchGenerateContent`` creates a job (an operation
+named ``batches/ID``), ``GET batches/ID`` reads it, ``GET batches`` lists,
+``POST batches/ID:cancel`` and ``DELETE batches/ID``. A job is
+``BATCH_STATE_PENDING`` for the first quarter of ``batch_seconds`` (default 1),
+then ``BATCH_STATE_RUNNING``, then ``BATCH_STATE_SUCCEEDED`` with one inlined
+response per request, in order (an ``error`` entry for a request whose
+directives make it fail). Batches live as long as the server.
+
+``OfflineGemini(latency=0.2)`` waits that long before every generate answer
+(a model's time to first byte, for benchmarks); ``server.max_concurrent`` is the
+most generate requests it has had in flight at once (``clear()`` resets it).
+
 The answer is a Markdown demo (heading, an echo of your prompt, a list and a
 Python code block), the same for the same prompt, streamed in chunks of 20-40
 characters with ``delay`` seconds between them. ``generationConfig`` is honoured
 roughly: ``maxOutputTokens`` cuts the answer (about 4 characters a token) and
 ends it with ``MAX_TOKENS``; ``responseMimeType: application/json`` gives a small
-JSON object; ``thinkingConfig.includeThoughts`` adds thought summaries.
+JSON object, or with ``responseJsonSchema``/``responseSchema`` a value that fits
+the schema (three items per array); ``thinkingConfig.includeThoughts`` adds
+thought summaries; a ``googleSearch`` tool adds ``groundingMetadata`` citing two
+example.com/example.org pages. The demo answer lists what else the request
+carried (images, earlier turns of a conversation, search).
 
 Directives
 ----------
@@ -75,6 +92,11 @@ echoed prompt. An unknown key or a bad value is answered with a 400 that says so
                              split like chunk_chars= if given; for testing how
                              untrusted text is shown
     tag=NAME                 ignored; tells apart otherwise identical directives
+    latency=S                wait S seconds before answering (default: the
+                             server's ``latency``, 0); not a fault, so it also
+                             applies after a ``fail_times`` budget is spent
+    job=STATE                in a Batch API request: the whole job ends in
+                             JOB_STATE_STATE (FAILED, CANCELLED, EXPIRED)
 
 For ``generateContent`` (no streaming) the events are merged into one answer;
 ``drop_after`` cuts the body, ``malformed_after`` sends a broken body and the
@@ -88,6 +110,7 @@ imported on ``start()``, so importing this module costs next to nothing.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import math
@@ -142,8 +165,9 @@ _INT_KEYS = frozenset({
     "chunks", "chunk_chars", "status", "fail_times", "drop_after", "after",
     "malformed_after", "error_after", "stall_after", "echo_key", "thoughts", "echo",
 })
-_FLOAT_KEYS = frozenset({"delay", "retry_after", "stall", "stall_headers"})
-_WORD_KEYS = {"block": _BLOCK_REASONS, "finish": _FINISH_REASONS, "tag": None}
+_FLOAT_KEYS = frozenset({"delay", "retry_after", "stall", "stall_headers", "latency"})
+_JOB_STATES = ("SUCCEEDED", "FAILED", "CANCELLED", "EXPIRED")
+_WORD_KEYS = {"block": _BLOCK_REASONS, "finish": _FINISH_REASONS, "tag": None, "job": _JOB_STATES}
 _FAULT_KEYS = frozenset({
     "status", "retry_after", "echo_key", "block", "finish", "drop_after",
     "malformed_after", "error_after", "stall_after", "stall_headers",
@@ -266,8 +290,9 @@ def _tokens(chars: int) -> int:
     return math.ceil(chars / 4)
 
 
-def demo_answer(prompt: str, model: str) -> str:
-    """The deterministic Markdown demo answer for ``prompt``."""
+def demo_answer(prompt: str, model: str, notes: tuple = ()) -> str:
+    """The deterministic Markdown demo answer for ``prompt``; ``notes`` are extra
+    list items (what else the request carried: images, earlier turns, search)."""
     if prompt:
         shown = prompt[:300] + ("…" if len(prompt) > 300 else "")
         lines = shown.splitlines()[:6]
@@ -285,7 +310,8 @@ def demo_answer(prompt: str, model: str) -> str:
         " renders as the text streams in:\n\n"
         "- a heading, this list and a code block, arriving in small chunks;\n"
         f"- your prompt had {words} words, about {_tokens(len(prompt))} tokens;\n"
-        "- the same prompt always gets the same answer.\n\n"
+        + "".join(f"- {note};\n" for note in notes)
+        + "- the same prompt always gets the same answer.\n\n"
         "```python\n"
         "def ask(prompt: str) -> str:\n"
         '    """Offline stand-in for a call to Gemini."""\n'
@@ -492,11 +518,14 @@ def _answer_events(body: dict, model: str, d: dict, prompt: str, prompt_tokens: 
         text = filler(d["chunks"] * size)
         pieces = [text[i:i + size] for i in range(0, len(text), size)]
     else:
-        if _field(config, "responseMimeType") == "application/json":
+        schema = _field(config, "responseJsonSchema") or _field(config, "responseSchema")
+        if _field(config, "responseMimeType") == "application/json" and isinstance(schema, dict):
+            text = json.dumps(schema_example(schema), ensure_ascii=False)
+        elif _field(config, "responseMimeType") == "application/json":
             text = json.dumps({"demo": True, "offline": True, "model": model,
                                "prompt": prompt[:200]}, ensure_ascii=False)
         else:
-            text = demo_answer(prompt, model)
+            text = demo_answer(prompt, model, _request_notes(body))
         limit = _field(config, "maxOutputTokens")
         if isinstance(limit, int) and limit > 0 and len(text) > limit * 4:
             text, finish = text[:limit * 4], "MAX_TOKENS"
@@ -520,8 +549,89 @@ def _answer_events(body: dict, model: str, d: dict, prompt: str, prompt_tokens: 
         if not events:
             events = [_candidate_event(None, model)]
         events[-1]["candidates"][0]["finishReason"] = finish
+    if _searches(body):
+        events[-1]["candidates"][0]["groundingMetadata"] = _grounding(prompt)
     events[-1]["usageMetadata"] = _usage(events, prompt_tokens)
     return events
+
+
+def _searches(body: dict) -> bool:
+    tools = body.get("tools")
+    return isinstance(tools, list) and any(
+        isinstance(t, dict) and ("googleSearch" in t or "google_search" in t) for t in tools)
+
+
+def _grounding(prompt: str) -> dict:
+    """Demo Google Search grounding: two example.com sources and the query."""
+    query = " ".join(prompt.split())[:60] or "offline demo"
+    return {
+        "webSearchQueries": [query],
+        "groundingChunks": [
+            {"web": {"uri": "https://example.com/offline-demo/search-1", "title": "example.com"}},
+            {"web": {"uri": "https://example.org/offline-demo/search-2", "title": "example.org"}},
+        ],
+        "groundingSupports": [{"segment": {"startIndex": 0, "endIndex": 24},
+                               "groundingChunkIndices": [0, 1]}],
+    }
+
+
+def _request_notes(body: dict) -> tuple:
+    """What the demo answer says the request carried besides the prompt text."""
+    contents = [c for c in body.get("contents") or () if isinstance(c, dict)]
+    notes = []
+    last = contents[-1] if contents else {}
+    images = [p.get("inlineData") or p.get("inline_data") for p in last.get("parts") or ()
+              if isinstance(p, dict) and ("inlineData" in p or "inline_data" in p)]
+    for inline in images:
+        mime = _field(inline, "mimeType") if isinstance(inline, dict) else None
+        size = len(str(_field(inline, "data") or "")) * 3 // 4
+        notes.append(f"it carried an image ({mime or 'image'}, about {size:,} bytes)")
+    if len(contents) > 1:
+        notes.append(f"it continued a conversation: {(len(contents) - 1) // 2} earlier turn(s) were sent")
+    if _searches(body):
+        notes.append("it asked for Google Search grounding: the sources below are demo links")
+    return tuple(notes)
+
+
+def schema_example(schema: Any, name: str = "value", index: int = 0,
+                   defs: dict | None = None, depth: int = 0) -> Any:
+    """A small value that fits a JSON schema (or Gemini's OpenAPI-style Schema):
+    arrays get three items, strings say which field they fill."""
+    if not isinstance(schema, dict) or depth > 10:
+        return None
+    if defs is None:
+        defs = {**(schema.get("definitions") or {}), **(schema.get("$defs") or {})}
+    ref = schema.get("$ref")
+    if isinstance(ref, str):
+        return schema_example(defs.get(ref.rsplit("/", 1)[-1], {}), name, index, defs, depth + 1)
+    for key in ("anyOf", "oneOf", "allOf"):
+        options = [s for s in schema.get(key) or () if isinstance(s, dict)
+                   and str(s.get("type", "")).lower() != "null"]
+        if options:
+            return schema_example(options[0], name, index, defs, depth + 1)
+    if schema.get("enum"):
+        return schema["enum"][index % len(schema["enum"])]
+    if "const" in schema:
+        return schema["const"]
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if str(k).lower() != "null"), "null")
+    kind = str(kind or ("object" if "properties" in schema else "string")).lower()
+    if kind == "object":
+        return {key: schema_example(sub, key, index, defs, depth + 1)
+                for key, sub in (schema.get("properties") or {}).items()}
+    if kind == "array":
+        count = min(max(3, int(schema.get("minItems") or 0)), int(schema.get("maxItems") or 3))
+        return [schema_example(schema.get("items") or {}, name, i, defs, depth + 1) for i in range(count)]
+    if kind == "integer":
+        return int(schema.get("minimum") or 0) + index + 1
+    if kind == "number":
+        return round((index + 1) * 1.5, 2)
+    if kind == "boolean":
+        return index % 2 == 0
+    if kind == "null":
+        return None
+    return f"{name} {index + 1}"
 
 
 def _usage(events: list, prompt_tokens: int) -> dict:
@@ -566,10 +676,15 @@ class OfflineGemini:
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, delay: float = 0.03,
-                 verbose: bool = False):
+                 verbose: bool = False, latency: float = 0.0, batch_seconds: float = 1.0):
         self.host = host
         self.delay = delay
         self.verbose = verbose
+        self.latency = latency  # seconds before each generate answer
+        self.batch_seconds = batch_seconds  # how long a Batch API job takes
+        self._in_flight = 0
+        self.max_concurrent = 0  # most generate requests in flight at once
+        self._batches: dict = {}  # Batch API jobs by name (see offline_batch)
         self._port = port
         self._httpd: Any = None
         self._thread: threading.Thread | None = None
@@ -650,10 +765,11 @@ class OfflineGemini:
             return list(self._requests)
 
     def clear(self) -> None:
-        """Forget recorded requests and the ``fail_times`` counters."""
+        """Forget recorded requests, the ``fail_times`` counters and ``max_concurrent``."""
         with self._lock:
             self._requests.clear()
             self._failures.clear()
+            self.max_concurrent = 0
 
     def _record(self, request: RecordedRequest) -> None:
         with self._lock:
@@ -668,6 +784,18 @@ class OfflineGemini:
             seen = self._failures.get(key, 0)
             self._failures[key] = seen + 1
         return seen < times
+
+    @contextlib.contextmanager
+    def _answering(self):
+        """Count a generate request in flight (for ``max_concurrent``)."""
+        with self._lock:
+            self._in_flight += 1
+            self.max_concurrent = max(self.max_concurrent, self._in_flight)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._in_flight -= 1
 
     def _next_response_id(self) -> str:
         with self._lock:
@@ -737,6 +865,10 @@ class _Exchange:
             return self.send_json(404, _error_body(404, "Method not found."))
         version, rest = match.group("version"), match.group("rest")
         name, _, action = rest.partition(":")
+        if name == "batches" or name.startswith("batches/") or action == "batchGenerateContent":
+            from .offline_batch import route_batch
+
+            return route_batch(self, method, version, name, action, body)
         if method == "GET" and name == "models" and not action:
             return self.send_json(200, {"models": [_model_info(m) for m, _ in MODELS]})
         if not name.startswith("models/") or name.count("/") != 1:
@@ -768,10 +900,12 @@ class _Exchange:
             for event in plan.events:
                 if isinstance(event, dict) and "error" not in event:
                     event["responseId"] = response_id
-        if action == "streamGenerateContent":
-            self.stream(plan)
-        else:
-            self.answer_once(plan, model)
+        with self.server._answering():
+            self.server._wait(directives.get("latency", self.server.latency))
+            if action == "streamGenerateContent":
+                self.stream(plan)
+            else:
+                self.answer_once(plan, model)
 
     # -- answers -----------------------------------------------------------
 
@@ -878,6 +1012,7 @@ def _http_classes() -> tuple[type, type]:
 
     class Server(ThreadingHTTPServer):
         daemon_threads = True
+        request_queue_size = 128  # many clients connecting at once (the default 5 drops some)
         block_on_close = False
         owner: OfflineGemini
 
@@ -914,7 +1049,7 @@ def _http_classes() -> tuple[type, type]:
         def do_GET(self) -> None:
             _Exchange(self.server.owner, self).run()
 
-        do_POST = do_GET
+        do_POST = do_DELETE = do_GET
 
         def log_message(self, format: str, *args: Any) -> None:
             if self.server.owner.verbose:
@@ -948,9 +1083,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     parser.add_argument("--delay", type=float, default=0.03,
                         help="seconds between streamed chunks (default 0.03)")
+    parser.add_argument("--latency", type=float, default=0.0,
+                        help="seconds to wait before each answer (default 0)")
     parser.add_argument("--verbose", action="store_true", help="log each request")
     args = parser.parse_args(argv)
-    server = OfflineGemini(args.host, args.port, delay=args.delay, verbose=args.verbose).start()
+    server = OfflineGemini(args.host, args.port, delay=args.delay, verbose=args.verbose,
+                           latency=args.latency).start()
     print(f"Offline Gemini demo server (answers are demo text, not Gemini) on {server.url}")
     print("Point google-genai and %%gemini at it with:\n")
     print(f"    export GOOGLE_GEMINI_BASE_URL={server.url} GEMINI_API_KEY=anything\n")

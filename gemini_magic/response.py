@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
+
+# A fenced block: ``` or ~~~ (3 or more), an optional info string, up to the same fence.
+_CODE_BLOCK = re.compile(
+    r"^[ ]{0,3}(?P<fence>`{3,}|~{3,})[^\n`]*\n(?P<code>.*?)^[ ]{0,3}(?P=fence)[`~]*[ \t]*$", re.MULTILINE | re.DOTALL
+)
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,11 @@ class GeminiResponse(str):
     - ``elapsed``: seconds from sending the request to the end of the answer
     - ``interrupted``: True when the stream was stopped by Interrupt (Ctrl-C)
     - ``error``: None, or a short message saying what went wrong and what to do
+    - ``thoughts``: the thought summaries (``--show-thoughts``), else ""
+    - ``citations``: ``[(title, uri), ...]`` the sources a ``--search`` answer cited
+    - ``search_queries``: the Google Search queries behind a ``--search`` answer
+    - ``parsed``: for ``-f json``, the parsed value (a pydantic model with ``--schema``)
+    - ``code``: the first fenced code block of the answer, or None
     """
 
     model: str
@@ -53,6 +64,10 @@ class GeminiResponse(str):
     elapsed: float
     interrupted: bool
     error: Optional[str]
+    thoughts: str
+    citations: list
+    search_queries: list
+    parsed: Any
 
     def __new__(
         cls,
@@ -64,6 +79,10 @@ class GeminiResponse(str):
         elapsed: float = 0.0,
         interrupted: bool = False,
         error: Optional[str] = None,
+        thoughts: str = "",
+        citations: Optional[list] = None,
+        search_queries: Optional[list] = None,
+        parsed: Any = None,
     ):
         self = super().__new__(cls, text)
         self.model = model
@@ -72,11 +91,22 @@ class GeminiResponse(str):
         self.elapsed = elapsed
         self.interrupted = interrupted
         self.error = error
+        self.thoughts = thoughts
+        self.citations = list(citations or ())
+        self.search_queries = list(search_queries or ())
+        self.parsed = parsed
         return self
 
     @property
     def text(self) -> str:
         return str.__str__(self)
+
+    @property
+    def code(self) -> Optional[str]:
+        """The content of the first fenced code block (```), or None if there is none."""
+        match = _CODE_BLOCK.search(self.text)
+        code = match.group("code").rstrip("\n") if match else ""
+        return code if code.strip() else None
 
     @property
     def complete(self) -> bool:
@@ -119,8 +149,14 @@ def _rebuild(text, fields):
 
 
 def final_markdown(safe_markdown: str, response: GeminiResponse) -> str:
-    """The saved output: the (already inert) answer, its error if any, and the footer."""
-    pieces = [safe_markdown.rstrip("\n")] if safe_markdown.strip() else []
+    """The saved output: thoughts (folded), the (already inert) answer, its sources,
+    its error if any, and the footer."""
+    pieces = [thoughts_markdown(response.thoughts)] if response.thoughts.strip() else []
+    if safe_markdown.strip():
+        pieces.append(safe_markdown.rstrip("\n"))
+    sources = sources_markdown(response.citations, response.search_queries)
+    if sources:
+        pieces.append(sources)
     if response.error:
         pieces.append(f"> **⚠ {_escape_line(response.error)}**")
     pieces.append(f"<sub>{_escape_line(response.footer())}</sub>")
@@ -130,3 +166,66 @@ def final_markdown(safe_markdown: str, response: GeminiResponse) -> str:
 def _escape_line(text: str) -> str:
     # Our own messages can quote server text; keep them inert and on one line.
     return " ".join(text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").split())
+
+
+def thoughts_markdown(thoughts: str) -> str:
+    """Thought summaries folded in a <details> block; the model's text made inert."""
+    from .render import inert_markdown
+
+    inner = _close_fences(inert_markdown(thoughts).strip("\n"))
+    return f"<details><summary>Thoughts</summary>\n\n{inner}\n\n</details>"
+
+
+def _close_fences(markdown: str) -> str:
+    # An unclosed code fence would swallow </details> and everything after it.
+    fence = None
+    for line in markdown.splitlines():
+        match = _FENCE_LINE.match(line)
+        if match is None:
+            continue
+        mark = match.group(1)
+        if fence is None:
+            fence = mark
+        elif mark[0] == fence[0] and len(mark) >= len(fence) and not line.strip()[len(mark):].strip():
+            fence = None
+    return markdown if fence is None else f"{markdown}\n{fence}"
+
+
+_FENCE_LINE = re.compile(r"^[ ]{0,3}(`{3,}|~{3,})")
+
+
+def sources_markdown(citations, search_queries=()) -> str:
+    """A "Sources" list of Markdown links (http/https only) and the searches made."""
+    from urllib.parse import quote_plus
+
+    links = [(title, uri) for title, uri in citations if _is_web(uri)]
+    lines = []
+    if links:
+        lines.append("**Sources**")
+        lines.extend(f"{n}. [{_link_text(title or uri)}]({_link_target(uri)})" for n, (title, uri) in enumerate(links, 1))
+    if search_queries:
+        searches = " · ".join(
+            f"[{_link_text(q)}](https://www.google.com/search?q={quote_plus(q)})" for q in search_queries if q.strip()
+        )
+        lines.append(("\n" if lines else "") + f"Google Search: {searches}")
+    return "\n".join(lines)
+
+
+def _is_web(uri) -> bool:
+    return isinstance(uri, str) and uri.lower().startswith(("https://", "http://")) and len(uri) > 8
+
+
+def _link_text(text: str) -> str:
+    """Link text that stays plain text: Markdown specials escaped, HTML made entities."""
+    flat = " ".join(str(text).split())
+    if len(flat) > 100:
+        flat = flat[:99] + "…"
+    flat = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|~])", r"\\\1", flat)
+
+
+def _link_target(uri: str) -> str:
+    """The URI with anything that could end or break a Markdown link percent-encoded."""
+    from urllib.parse import quote
+
+    return quote(uri, safe=":/?#@!$&*+,;=%~-._[]")

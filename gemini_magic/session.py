@@ -27,6 +27,9 @@ def run(request: Request, view, *, stream: bool = True) -> GeminiResponse:
     is kept and the response says what happened (``.interrupted``, ``.error``).
     """
     texts: list[str] = []
+    thoughts: list[str] = []
+    citations: list = []
+    search_queries: list = []
     model = request.model
     usage = None
     finish_reason: Optional[str] = None
@@ -45,6 +48,8 @@ def run(request: Request, view, *, stream: bool = True) -> GeminiResponse:
             if delta.text:
                 append(delta.text)
                 add(delta.text)
+            if delta.thought:
+                thoughts.append(delta.thought)
             if delta.usage is not None:
                 usage = delta.usage
             if delta.model_version:
@@ -53,6 +58,10 @@ def run(request: Request, view, *, stream: bool = True) -> GeminiResponse:
                 finish_reason, safety = delta.finish_reason, delta.safety
             if delta.block_reason:
                 block_reason = delta.block_reason
+            if delta.citations:
+                citations.extend(delta.citations)
+            if delta.search_queries:
+                search_queries = delta.search_queries
     except KeyboardInterrupt:
         interrupted = True
         finish_reason = "INTERRUPTED"
@@ -75,6 +84,9 @@ def run(request: Request, view, *, stream: bool = True) -> GeminiResponse:
         elapsed=time.perf_counter() - started,
         interrupted=interrupted,
         error=error,
+        thoughts="".join(thoughts),
+        citations=list(dict.fromkeys(citations)),  # in order, without repeats
+        search_queries=search_queries,
     )
     view.finish(response)
     return response

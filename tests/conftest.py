@@ -70,7 +70,7 @@ def bare_ip(shell, server):
     yield shell
     shell.run_line_magic("unload_ext", "gemini_magic")
     shell.config.pop("GeminiMagics", None)  # %config lines persist in the shell's config
-    for name in ("_gemini", "summary", "answer", "style"):
+    for name in ("_gemini", "_gemini_chat", "summary", "answer", "style"):
         shell.user_ns.pop(name, None)
 
 
