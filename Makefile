@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: demo test test-fast test-browser bench browser-deps clean
+.PHONY: demo test test-fast test-browser bench bench-many browser-deps clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ test-browser: $(VENV)/.installed browser-deps
 ## Streaming benchmark in a real kernel; writes benchmarks/results/*.json.
 bench: $(VENV)/.installed
 	$(PY) benchmarks/bench_stream.py
+
+## Many prompts at once (--each / gemini_magic.map): rate against the ideal, memory with 10,000 items.
+bench-many: $(VENV)/.installed
+	$(PY) benchmarks/bench_many.py
 
 ## Debian's Chromium for the browser tier (never Playwright's own download).
 browser-deps:

@@ -147,6 +147,7 @@ def in_kernel(url: str) -> dict:
 
     env = kernel_env(GEMINI_API_KEY=KEY, GOOGLE_GEMINI_BASE_URL=url)
     code = (
+        "res = None  # a fresh run each time (an earlier result of the same length would be resumed)\n"
         "import time as _t\n"
         "_s = _t.perf_counter()\n"
         f"get_ipython().run_cell_magic('gemini', '--each xs --out res --concurrency {CONCURRENCY}', {TEMPLATE!r})\n"
@@ -256,7 +257,8 @@ def report(results: dict) -> str:
     t, m = results["throughput"], results["memory"]
     lines = [
         f"gemini_magic many-prompt benchmark ({results['mode']}; {results['machine']['cpus']} CPUs, "
-        f"Python {results['machine']['python']}; offline server in a subprocess)",
+        f"Python {results['machine']['python']}; load average {results['machine']['load_average_at_start'][0]} "
+        "at start; offline server in a subprocess)",
         "",
         f"{t['items']} prompts, {t['latency'] * 1000:.0f} ms latency each, {t['concurrency']} in flight",
         f"  {'run':<34}{'seconds':>9}{'of ideal rate':>15}",
@@ -301,7 +303,10 @@ def main(argv=None) -> None:
     repeats = 3 if args.quick else 5
     results = {
         "mode": "quick" if args.quick else "full",
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": {
+            "cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],  # other work on the machine
+        },
     }
     with offline_server(LATENCY) as url:
         results["throughput"] = throughput(url, repeats, 40 if args.quick else ITEMS)

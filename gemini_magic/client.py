@@ -476,7 +476,7 @@ _last_config: Optional[tuple] = None
 
 
 def _shared_config(request: Request):
-    """:func:`_generation_config`, reused while only the prompt changes (it costs ~0.2 ms)."""
+    """:func:`_generation_config`, reused while only the prompt changes (making one costs ~0.2 ms)."""
     global _last_config
     import dataclasses
 
@@ -485,6 +485,8 @@ def _shared_config(request: Request):
     if last is not None and last[0] == key:
         return last[1]
     config = _generation_config(request)
+    if not config.model_dump(exclude_none=True):
+        config = None  # nothing to say: the SDK skips converting it (another ~0.2 ms a request)
     _last_config = (key, config)
     return config
 
@@ -534,26 +536,19 @@ def submit_batch(requests: list, keys: list, *, display_name: str = "gemini_magi
     return _batch_status(job, first)
 
 
-def get_batch(connection: Connection, name: str, *, model: str = "") -> BatchStatus:
+def get_batch(connection: Connection, name: str) -> BatchStatus:
     """Read a Batch API job by name (``batches/ID``)."""
-    request = Request(prompt="", model=model, connection=connection)
+    request = Request(prompt="", model="", connection=connection)
     try:
         job = get_client(connection).batches.get(name=name)
     except Exception as error:
         if getattr(error, "code", None) == 404 or isinstance(error, ValueError):
             raise GeminiError(
-                f"No Gemini batch job named {name!r} (it may have expired: jobs are kept about 48 hours).",
+                f"No Gemini batch job named {name!r} (it may have been deleted, or have expired).",
                 kind="batch",
             ) from None
         raise describe_error(error, request) from None
     return _batch_status(job, request)
-
-
-def cancel_batch(connection: Connection, name: str) -> None:
-    try:
-        get_client(connection).batches.cancel(name=name)
-    except Exception as error:
-        raise describe_error(error, Request(prompt="", model="", connection=connection)) from None
 
 
 def _batch_status(job, request: Request) -> BatchStatus:

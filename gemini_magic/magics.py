@@ -161,6 +161,14 @@ class GeminiMagics(Magics):
         The conversation (every answered cell, one turn each) is `_gemini_chat`;
         %gemini --reset starts it over.
 
+        --each NAME runs the cell once per item of a list, Series or DataFrame,
+        16 at a time, with {item}, {index} and the columns filled in; the answers
+        come back aligned (a list, or a Series with the input's index). Running
+        it again with the same --out sends only what is missing or failed.
+
+            %%gemini --each reviews --out summaries --rpm 300
+            Summarise this {stars}-star review in one line: {text}
+
         Needs GEMINI_API_KEY (or GOOGLE_API_KEY, or Vertex AI settings) in the
         environment, or --offline for the local demo server.
         """

@@ -160,6 +160,17 @@ class Template:
     fallback: Mapping = dataclasses.field(default_factory=dict)  # e.g. the notebook's variables
     limits: Mapping = dataclasses.field(default_factory=dict)  # build_parts' max_chars, max_rows
     prefix: tuple = ()  # parts sent before every prompt (--image)
+    format: Any = None  # a formats.Format: -f json / --schema answers are parsed into .parsed
+
+    def finish(self, response: GeminiResponse) -> GeminiResponse:
+        """Parse a JSON answer into ``.parsed``; one that does not parse is a failed item."""
+        if self.format is not None and self.format.parse is not None:
+            from .formats import parse_failure
+
+            problem = parse_failure(response, self.format)
+            if problem:
+                response.error = problem
+        return response
 
     def request(self, items: Items, i: int) -> Request:
         from .prompt import build_parts
@@ -251,7 +262,7 @@ def _response(delta, request: Request, elapsed: float) -> GeminiResponse:
         finish = f"BLOCKED:{delta.block_reason}"
     return GeminiResponse(
         delta.text,
-        model=delta.model_version or request.model,
+        model=sys.intern(delta.model_version or request.model),  # one copy for thousands of answers
         usage=Usage.from_metadata(delta.usage),
         finish_reason=finish,
         elapsed=elapsed,
@@ -270,9 +281,7 @@ def _keyed(response: GeminiResponse, key: Optional[str]) -> GeminiResponse:
 
 
 def _pending(model: str, job: str, key: Optional[str]) -> GeminiResponse:
-    response = GeminiResponse(
-        "", model=model, finish_reason=PENDING, error=None, interrupted=False
-    )
+    response = GeminiResponse("", model=model, finish_reason=PENDING)
     setattr(response, _JOB, job)
     return _keyed(response, key)
 
@@ -469,7 +478,7 @@ class Engine:
             started = time.perf_counter()
             try:
                 request = self.template.request(self.items, i)
-            except ValueError as error:  # PromptError: this item's prompt cannot be built
+            except Exception as error:  # e.g. PromptError: this item's prompt cannot be built
                 self._store(i, _failed(self.template.base.model, f"The prompt could not be built: {error}"))
                 continue
             estimate = _estimate(request, counts)
@@ -480,7 +489,7 @@ class Engine:
                     before_attempt=(lambda: self.limiter.acquire(estimate)) if self.limiter else None,
                     on_retry=self._retrying,
                 )
-                response = _response(delta, request, time.perf_counter() - started)
+                response = self.template.finish(_response(delta, request, time.perf_counter() - started))
             except GeminiError as error:
                 response = _failed(request.model, str(error), time.perf_counter() - started)
                 if error.kind in FATAL_KINDS and self.fatal is None:
@@ -541,13 +550,14 @@ def run_concurrent(items: Items, template: Template, results: list, todo, *, con
     return Outcome(results, counts, time.perf_counter() - counts.started, interrupted, fatal)
 
 
-def _wait_through_interrupts(event: threading.Event) -> None:
+def _wait_through_interrupts(event: threading.Event, limit: float = 10.0) -> None:
+    """Wait for the cancelled run to wind down; a second Ctrl-C does not cut that short."""
+    deadline = time.monotonic() + limit
     while True:
         try:
-            if event.wait(10):
-                return
-            return  # the loop is stuck: keep what we have
-        except KeyboardInterrupt:  # a second Ctrl-C: we are already stopping
+            event.wait(max(0.0, deadline - time.monotonic()))
+            return
+        except KeyboardInterrupt:
             continue
 
 
@@ -585,7 +595,7 @@ def run_batch(items: Items, template: Template, results: list, todo, *, display_
         for i in fresh:
             try:
                 request = template.request(items, i)
-            except ValueError as error:
+            except Exception as error:  # e.g. PromptError: this item's prompt cannot be built
                 results[i] = _failed(model, f"The prompt could not be built: {error}")
                 counts.add(results[i])
                 continue
@@ -611,7 +621,7 @@ def run_batch(items: Items, template: Template, results: list, todo, *, display_
             outcome.interrupted = True
             break
         outcome.job_state = done.state
-        collect(done, items, results, indices, model)
+        collect(done, items, results, indices, model, finish=template.finish)
         for i in indices:
             counts.add(results[i])
     outcome.elapsed = time.perf_counter() - counts.started
@@ -636,7 +646,7 @@ def wait_for_job(connection, name: str, *, status=None, poll: float = 30.0):
         return None
 
 
-def collect(job, items: Optional[Items], results: list, indices: list, model: str) -> None:
+def collect(job, items: Optional[Items], results: list, indices: list, model: str, finish=lambda r: r) -> None:
     """Put a finished job's answers in place (by the index each request was sent with)."""
     if job.answers is None:
         for i in indices:
@@ -652,7 +662,7 @@ def collect(job, items: Optional[Items], results: list, indices: list, model: st
         if isinstance(answer, GeminiError):
             response = _failed(job.model or model, str(answer))
         else:
-            response = _response(answer, Request(prompt="", model=job.model or model), 0.0)
+            response = finish(_response(answer, Request(prompt="", model=job.model or model), 0.0))
         results[i] = _keyed(response, getattr(earlier, _KEY, None))
         got.add(i)
     for i in wanted - got:
@@ -714,6 +724,7 @@ class BatchStatus:
         self.handle = None
         self.stream = stream
         self.shown = None
+        self.line = None
         self.started = time.perf_counter()
 
     def show(self, job) -> None:
@@ -727,8 +738,9 @@ class BatchStatus:
             data = {"text/markdown": f"<sub>⏳ {line}</sub>", "text/plain": line}
             if self.handle is None:
                 self.handle = display(data, raw=True, display_id=True)
-            else:
+            elif line != self.line:
                 self.handle.update(data, raw=True)
+            self.line = line
         elif state != self.shown:
             print(line, file=self.stream or sys.stdout, flush=True)
         self.shown = state
@@ -748,13 +760,14 @@ class BatchStatus:
 def summary(outcome: Outcome, names: list[str], *, label: Callable[[int], Any] = lambda i: i) -> tuple[dict, dict]:
     """The static output a saved notebook keeps: counts, tokens, time, failures."""
     counts = outcome.counts
+    results = outcome.results or []
     parts = [f"**gemini × {counts.total:,}**", f"{counts.done:,} done"]
     if counts.failed:
         parts.append(f"{counts.failed:,} failed")
     if counts.reused:
         parts.append(f"{counts.reused:,} kept from before")
-    pending = sum(1 for r in outcome.results if isinstance(r, GeminiResponse) and r.finish_reason == PENDING)
-    stopped = sum(1 for r in outcome.results if isinstance(r, GeminiResponse) and r.interrupted)
+    pending = sum(1 for r in results if isinstance(r, GeminiResponse) and r.finish_reason == PENDING)
+    stopped = sum(1 for r in results if isinstance(r, GeminiResponse) and r.interrupted)
     if pending:
         parts.append(f"{pending:,} waiting in {outcome.job}")
     if stopped:
@@ -767,7 +780,7 @@ def summary(outcome: Outcome, names: list[str], *, label: Callable[[int], Any] =
     if names:
         parts.append("in " + " and ".join(f"`{n}`" for n in names))
     lines = [" · ".join(parts)]
-    problems = [(i, r.error) for i, r in enumerate(outcome.results) if isinstance(r, GeminiResponse) and r.error]
+    problems = [(i, r.error) for i, r in enumerate(results) if isinstance(r, GeminiResponse) and r.error]
     if outcome.fatal:
         lines.append(f"> **⚠ Stopped: {_inert(outcome.fatal)}**")
     for i, error in problems[:3]:
@@ -794,20 +807,19 @@ def _inert(text: str) -> str:
     return " ".join(str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").split())
 
 
-def problem_message(outcome: Outcome, names: list[str]) -> Optional[str]:
+def problem_message(outcome: Outcome, names: list[str], *, again: str = "") -> Optional[str]:
     """The one line that fails the cell, or None when the run is good enough to go on."""
     kept = " and ".join(names) or "the result"
     counts = outcome.counts
     if outcome.job and outcome.interrupted:
         held = f"{kept} holds placeholders naming it. " if outcome.results is not None else ""
-        return (
-            f"Left Gemini batch job {outcome.job} running at Google; {held}Run the cell again "
-            f"(or %gemini --batch-job {outcome.job} --out NAME) to collect the answers."
-        )
+        again = again or f"Run the cell again (or %gemini --batch-job {outcome.job} --out NAME)"
+        return f"Left Gemini batch job {outcome.job} running at Google; {held}{again} to collect the answers."
     if outcome.interrupted:
+        again = again or "Run the cell again"
         return (
             f"Interrupted: {counts.done + counts.reused:,} of {counts.total:,} answers are kept in {kept}; "
-            "run the cell again to send only the rest."
+            f"{again[0].lower()}{again[1:]} to send only the rest."
         )
     if outcome.fatal:
         return f"{outcome.fatal} ({counts.done + counts.reused:,} of {counts.total:,} answers kept in {kept}.)"
@@ -881,6 +893,7 @@ def run_magic(magics, cmd, build_request) -> None:
                 cmd.prompt, base, user_ns,
                 limits={"max_chars": magics.max_chars, "max_rows": magics.max_rows},
                 prefix=tuple(part for part in base.parts if not isinstance(part, str)),  # --image
+                format=_answer_format(options, magics, user_ns),
             )
             template.check(items)
             results, todo = plan(items, template, previous_results(previous, items))
@@ -903,6 +916,16 @@ def run_magic(magics, cmd, build_request) -> None:
     problem = problem_message(outcome, names)
     if problem:
         raise UsageError(problem)
+
+
+def _answer_format(options, magics, user_ns):
+    """The -f / --schema format (already checked by the request builder), for parsing answers."""
+    from . import formats
+
+    try:
+        return formats.prepare(getattr(options, "format", None) or magics.format, getattr(options, "schema", None), user_ns)
+    except (formats.SchemaError, AttributeError):
+        return None
 
 
 def _each(name: str, user_ns: dict) -> Items:
@@ -1001,11 +1024,15 @@ def map(  # noqa: A001 - gemini_magic.map, as the issue names it
     rpm = rpm if rpm is not None else defaults.get("rpm")
     tpm = tpm if tpm is not None else defaults.get("tpm")
     check_limits(concurrency, rpm, tpm)
+    if temperature is not None and not 0 <= temperature <= 2:
+        raise ManyError(f"temperature={temperature}: must be between 0 and 2")
+    if max_tokens is not None and max_tokens < 1:
+        raise ManyError(f"max_tokens={max_tokens}: must be a positive whole number")
     if not isinstance(template, str) or not template.strip():
         raise ManyError("template: give the prompt as a non-empty string, with {item} or column names in it")
     items = Items(data)
     offline_url = None
-    if offline if offline is not None else defaults.get("offline"):
+    if defaults.get("offline") if offline is None else offline:
         from .offline import shared_server
 
         offline_url = shared_server().url
@@ -1032,6 +1059,8 @@ def map(  # noqa: A001 - gemini_magic.map, as the issue names it
         status = BatchStatus(widget=widget, count=len(todo), stream=sys.stderr) if progress else None
         outcome = run_batch(items, plan_template, results, todo, display_name="gemini_magic.map",
                             status=status, poll=defaults.get("batch_poll", 30.0))
+        if status is not None and widget:
+            status.finish(outcome.counts, summary(outcome, [], label=items.label))
     else:
         bar = Progress(items.n, label="gemini", widget=widget, done=items.n - len(todo)) if progress else None
         outcome = run_concurrent(items, plan_template, results, todo, concurrency=concurrency,
@@ -1040,9 +1069,9 @@ def map(  # noqa: A001 - gemini_magic.map, as the issue names it
             bar.finish(outcome.counts, summary(outcome, [], label=items.label) if widget else None)
     if outcome.fatal and not outcome.counts.done:
         raise GeminiError(outcome.fatal)
-    problem = problem_message(outcome, [])
+    problem = problem_message(outcome, [], again="Call map again with resume=<this result>")
     if problem and (outcome.interrupted or outcome.fatal):
-        print(problem.replace("run the cell again", "pass the result as resume= to a new call"), file=sys.stderr)
+        print(problem, file=sys.stderr)
     return items.aligned(outcome.results)
 
 

@@ -21,7 +21,7 @@ From Python::
 
 From a shell (serves until Ctrl-C and prints what to export)::
 
-    python -m gemini_magic.offline [--port 8765] [--delay 0.03] [--verbose]
+    python -m gemini_magic.offline [--port 8765] [--delay 0.03] [--latency 0] [--verbose]
     export GOOGLE_GEMINI_BASE_URL=http://127.0.0.1:8765 GEMINI_API_KEY=anything
 
 Endpoints, under any API version (``/v1/``, ``/v1beta/``...):

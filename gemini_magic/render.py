@@ -27,10 +27,13 @@ from __future__ import annotations
 
 import html as _html
 import re
+from bisect import insort
 import threading
+from urllib.parse import quote
 
 import markdown
 import nh3
+from markdown.extensions.fenced_code import FencedCodeExtension
 from markdown.extensions.tables import TableExtension
 
 __all__ = ["inert_markdown", "render_html", "IncrementalRenderer", "SAFE_SCHEMES"]
@@ -63,7 +66,9 @@ class _BlockScanner:
     code gets escaped and text inside code does not.
 
     - A fence opens on a line of 3+ backticks or tildes at *any* indentation (so a
-      fence nested in a list item counts) outside code; it closes on the first line
+      fence nested in a list item counts) outside code, unless a ``[`` is open in
+      the lines above it (marked lets a reference label span lines and swallow the
+      fence line, showing the code as Markdown); it closes on the first line
       of at least as many of the same character, at any indentation, optionally
       followed by more backticks/tildes (marked closes there too). When unclosed, it
       runs to the end.
@@ -76,7 +81,7 @@ class _BlockScanner:
       separated by blank lines).
     """
 
-    __slots__ = ("fence", "last_fence", "fence_indent", "code", "blank", "in_list", "cut")
+    __slots__ = ("fence", "last_fence", "fence_indent", "code", "blank", "in_list", "brackets", "cut")
 
     def __init__(self):
         self.fence = None  # the opening fence string while inside a fenced block
@@ -85,6 +90,7 @@ class _BlockScanner:
         self.code = False
         self.blank = True  # the previous line was blank (or there was none)
         self.in_list = False
+        self.brackets = 0  # "[" not yet closed since the last blank line
         self.cut = False
 
     def classify(self, line: str) -> str:
@@ -98,6 +104,7 @@ class _BlockScanner:
             return FENCED
         if not line.strip(" \t"):
             self.blank = True
+            self.brackets = 0
             return BLANK
         indent = _indent(line)
         if indent >= 4 and (self.code or (self.blank and not self.in_list)):
@@ -112,10 +119,21 @@ class _BlockScanner:
             self.cut = line[0] != ">"
         self.blank = False
         m = _FENCE.fullmatch(line)
-        if m and not (m[2][0] == "`" and "`" in m[3]):
+        if m and not (m[2][0] == "`" and "`" in m[3]) and not self.brackets:
             self.fence, self.fence_indent = m[2], _indent(m[1])
             return OPEN
+        if "[" in line or "]" in line:  # "\]" does not close a label
+            self.brackets = max(0, self.brackets + line.count("[") - line.count("]") + line.count("\\]"))
         return TEXT
+
+    def starts_block(self, prefix: str) -> bool:
+        """Whether a line that begins with ``prefix`` is sure to get ``cut``
+        whatever follows (lets a block end before the next line is complete)."""
+        return (self.fence is None and self.blank and prefix[:1] not in ("", " ", "\t", ">")
+                and _MAYBE_ITEM.match(prefix) is None)
+
+
+_MAYBE_ITEM = re.compile(r"[-+*](?:[ \t]|$)|\d*$|\d+[.)](?:[ \t]|$)")
 
 
 def _closes(line: str, fence: str) -> bool:
@@ -178,19 +196,17 @@ _SPECIAL = re.compile(r"[\\`<!\[\]]")
 _ASCII_PUNCT = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 _TAG_START = re.compile(r"<[A-Za-z/!?]")  # only these make "<" start a tag or comment
 _AUTOLINK = re.compile(r"<([Hh][Tt][Tt][Pp][Ss]?://[^\s<>\x00-\x1f]*)>")
-_POINTY = re.compile(r"<([^<>\n]*)>")
+_POINTY = re.compile(r"<([^<>\n]+)>(?=[ \t\n)]|$)")  # <dest> as a whole destination
 _ENTITY = re.compile(r"&(?:#[0-9]{1,8}|#[xX][0-9a-fA-F]{1,8}|[A-Za-z][A-Za-z0-9]{0,40});?")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*")
 _TICK_RUN = re.compile(r"`+")
 _PARENS = re.compile(r"[()]")
 _BLANK_LABEL = re.compile(r"\s*\]")
-_DEF_PREFIX = re.compile(r"[ \t>]*(?:(?:[-+*]|\d+[.)])[ \t]+[ \t>]*)*")
-_DEF_LINE = re.compile(  # "[label]:" where a definition could start; the rest of its line
-    r"^[ \t>]*(?:(?:[-+*]|\d+[.)])[ \t]+[ \t>]*)*\[(?:\\.|[^\[\]\\]){0,999}\]:([^\n]*)$", re.M
-)
+_LINE_PREFIX = re.compile(r"[ \t>]*(?:(?:[-+*]|\d+[.)])[ \t]+[ \t>]*)*")  # indentation, ">", list markers
 _DEF_DEST = re.compile(r"[ \t]*(?:<[^<>\n]*>|\S+)[ \t]*")
 _ONE_LINE_TITLE = re.compile(r"(?:\"[^\"\n]*\"|'[^'\n]*'|\([^()\n]*\))[ \t]*")
 _NEXT_LINE_START = re.compile(r"\n[ \t>]*")
+_TILDE_FENCE = re.compile(r"^[ \t]*(?=~~~)", re.M)
 _TITLE_OPENERS = {'"': "&quot;", "'": "&#39;", "(": "&#40;"}
 _UNSAFE_CODE = re.compile(r"[<\[\]]")
 _TICKS = {}
@@ -198,10 +214,6 @@ _TICKS = {}
 # Characters written as entities where text must not be read as Markdown or HTML.
 _TEXT_ENTITIES = str.maketrans(
     {c: f"&#{ord(c)};" for c in "`*_[]\\!~|$:@#"} | {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
-)
-_DEST_ESCAPES = str.maketrans(
-    {" ": "%20", "\t": "%09", "(": "%28", ")": "%29", "<": "%3C", ">": "%3E",
-     "\\": "%5C", "`": "%60", '"': "%22", "'": "%27"}
 )
 
 
@@ -256,6 +268,12 @@ def _dest_scheme(run: str, i: int) -> tuple[str | None, int, int]:
     return None, start, i
 
 
+def _encode_dest(url: str) -> str:
+    """A destination as one token with nothing Markdown could read: percent-encoded
+    except URL delimiters (``&`` stays: renderers decode entities in destinations)."""
+    return quote(url, safe="-._~:/?#@$&+,;=%")
+
+
 def _balanced(run: str, i: int) -> bool:
     """Whether the ``(`` just before ``run[i]`` is closed (link or reference?)."""
     depth = 1
@@ -272,55 +290,55 @@ def _code_html(content: str) -> str:
     return "<code>" + content.translate(_TEXT_ENTITIES) + "</code>"
 
 
-def _single_line_definitions(run: str) -> str:
-    """Keep every link reference definition's title on its own line.
+def _at_line_start(run: str, bracket: int) -> bool:
+    """Whether only indentation, ``>`` or list markers precede ``run[bracket]`` on its line."""
+    return _LINE_PREFIX.fullmatch(run, run.rfind("\n", 0, bracket) + 1, bracket) is not None
 
-    marked (JupyterLab) reads a definition with a regex whose title may run over
-    many lines, blank ones and fence lines included, where CommonMark would stop:
-    it could swallow a fence's opening line and show the code after it as Markdown.
-    So a title opener (``"``, ``'``, ``(``) that is not closed on the definition's
-    line, or that starts the next line, is written as an entity, and a definition
-    whose destination would be on the next line stops being one (its ``:`` too).
+
+def _single_line_title(run: str, dest_end: int, eol: int, edits: list) -> None:
+    """Keep a link reference definition's title on the definition's line.
+
+    marked (JupyterLab) and mistune (nbconvert) read definitions with regexes whose
+    title (and mistune's label) may run over many lines, fence lines included, where
+    CommonMark stops: they could swallow a fence's opening line and show the code
+    after it as Markdown. So a title opener (``"``, ``'``, ``(``) not closed on this
+    line, or starting the next line, goes into ``edits`` to be written as an entity.
     """
-    edits = {}
-    for m in _DEF_LINE.finditer(run):
-        rest = m.start(1)
-        dest = _DEF_DEST.match(run, rest, m.end(1))
-        if dest is None or not run[rest : dest.end()].strip():
-            edits[rest - 1] = "&#58;"
-            continue
-        title = dest.end()
-        if title < m.end(1) and run[title] in _TITLE_OPENERS and not _ONE_LINE_TITLE.fullmatch(run, title, m.end(1)):
-            edits[title] = _TITLE_OPENERS[run[title]]
-        nxt = _NEXT_LINE_START.match(run, m.end(1))
-        if nxt is not None and run[nxt.end() : nxt.end() + 1] in _TITLE_OPENERS:
-            edits[nxt.end()] = _TITLE_OPENERS[run[nxt.end()]]
-    if not edits:
-        return run
-    pieces, pos = [], 0
-    for i in sorted(edits):
-        pieces += [run[pos:i], edits[i]]
-        pos = i + 1
-    pieces.append(run[pos:])
-    return "".join(pieces)
+    if dest_end < eol and run[dest_end] in _TITLE_OPENERS and not _ONE_LINE_TITLE.fullmatch(run, dest_end, eol):
+        insort(edits, dest_end)
+    nxt = _NEXT_LINE_START.match(run, eol)
+    if nxt is not None and run[nxt.end() : nxt.end() + 1] in _TITLE_OPENERS:
+        insort(edits, nxt.end())
 
 
 def _inline(run: str, allow_images: bool) -> tuple[str, bool, bool]:
     """Inert inline Markdown for a run of text lines (no code blocks, no blank lines).
 
     Returns the Markdown and whether it may use / define link references (for
-    :class:`IncrementalRenderer`). Single pass; the regex skips ordinary text.
+    :class:`IncrementalRenderer`). One pass; a regex skips over ordinary text.
     """
-    run = _single_line_definitions(run)
     out = []
-    stack = []  # open brackets: (index in out, index in run after "[", is_image)
+    stack = []  # open brackets: (index in out, index of "[" in run, is_image)
     images, keep = [], set()
+    # Characters to write as entities: the first "~" of a "~~~" line (a fence the
+    # scanner refused: another renderer would open one there and take the fences
+    # we write for its end), then title openers, see _single_line_title.
+    edits = [m.end() for m in _TILDE_FENCE.finditer(run)]
     uses = defines = False
     pos, n = 0, len(run)
-    while (m := _SPECIAL.search(run, pos)) is not None:
-        j = m.start()
+    while True:
+        m = _SPECIAL.search(run, pos)
+        j = n if m is None else m.start()
+        if edits and edits[0] < j:
+            e = edits.pop(0)
+            if e >= pos:
+                out += [run[pos:e], _TITLE_OPENERS.get(run[e], "&#126;")]
+                pos = e + 1
+            continue
         if j > pos:
             out.append(run[pos:j])
+        if m is None:
+            break
         c = run[j]
         pos = j + 1
         if c == "\\":
@@ -339,8 +357,8 @@ def _inline(run: str, allow_images: bool) -> tuple[str, bool, bool]:
             k = _TICK_RUN.match(run, j).end() - j
             eol = run.find("\n", j)
             close = _closing_ticks(k).search(run, j + k, n if eol < 0 else eol)
-            if close is None:
-                out.append("&#96;" * k)  # a lone backtick can't pair up with anything later
+            if close is None or (edits and edits[0] < close.end()):
+                out.append("&#96;" * k)  # can't pair up with anything later: not code anywhere
                 pos = j + k
             else:
                 content = run[j + k : close.start()]
@@ -349,43 +367,55 @@ def _inline(run: str, allow_images: bool) -> tuple[str, bool, bool]:
         elif c == "<":
             if a := _AUTOLINK.match(run, j):
                 url = a.group(1)
-                out.append(f"[{url.translate(_TEXT_ENTITIES)}]({url.translate(_DEST_ESCAPES)})")
+                out.append(f"[{url.translate(_TEXT_ENTITIES)}]({_encode_dest(url)})")
                 pos = a.end()
             else:
                 out.append("&lt;" if _TAG_START.match(run, j) else "<")
         elif c == "!":
             if run.startswith("[", j + 1):
-                stack.append((len(out), j + 2, True))
+                stack.append((len(out), j + 1, True))
                 images.append(len(out))
                 out.append("![")
                 pos = j + 2
             else:
                 out.append("!")
         elif c == "[":
-            stack.append((len(out), j + 1, False))
+            stack.append((len(out), j, False))
             out.append("[")
         else:  # "]"
             opener = stack.pop() if stack else None
-            out.append("]")
             nxt = run[j + 1 : j + 2]
-            if opener is not None and not _blank_label(run, opener[1], j):
+            if opener is not None and not _blank_label(run, opener[1] + 1, j):
                 uses = uses or not (nxt == "(" and _balanced(run, j + 2))
-            is_def = nxt == ":" and opener is not None and _at_line_start(run, opener)
-            if nxt == "(" or is_def:
-                defines = defines or bool(is_def)
-                out.append(nxt)
-                pos = j + 2
-                scheme, start, stop = _dest_scheme(run, pos)
-                if scheme is not None and scheme not in SAFE_SCHEMES:
-                    out.append(run[pos:start] + "#")  # javascript:alert(1) -> #alert(1)
-                    pos = stop
+            # "]:" can end a definition's label when its "[" starts a line, or is
+            # not in this run at all (mistune lets a label span blank lines).
+            is_def = nxt == ":" and (opener is None or _at_line_start(run, opener[1] - opener[2]))
+            if nxt != "(" and not is_def:
+                out.append("]")
+                continue
+            pos = j + 2
+            if is_def:
+                defines = True
+                eol = run.find("\n", j)
+                eol = n if eol < 0 else eol
+                dest = _DEF_DEST.match(run, pos, eol)
+                if dest is None:  # the destination would be the next line, maybe a fence
+                    out.append("]&#58;")
                     continue
-                if (p := _POINTY.match(run, start)) is not None:
-                    out.append(run[pos:start] + p.group(1).translate(_DEST_ESCAPES))
-                    pos = p.end()
-                if opener and opener[2] and nxt == "(" and allow_images and scheme in ("http", "https"):
-                    keep.add(opener[0])
-    out.append(run[pos:])
+                _single_line_title(run, dest.end(), eol, edits)
+            out.append("]" + nxt)
+            scheme, start, stop = _dest_scheme(run, pos)
+            if scheme is not None and scheme not in SAFE_SCHEMES:
+                out.append(run[pos:start] + "#")  # javascript:alert(1) -> #alert(1)
+                pos = stop
+                continue
+            pointy = run.startswith("<", start)
+            if pointy and (p := _POINTY.match(run, start)) is not None:
+                out.append(run[pos:start] + _encode_dest(p.group(1)))
+                pos, pointy = p.end(), False
+            if opener and opener[2] and nxt == "(" and allow_images and scheme in ("http", "https") \
+                    and not pointy:  # a "<" left in place is escaped: the address would change
+                keep.add(opener[0])
     for i in images:
         if i not in keep:
             out[i] = "[" + IMAGE_MARK + " "  # remote images leak data: make it a link
@@ -393,13 +423,6 @@ def _inline(run: str, allow_images: bool) -> tuple[str, bool, bool]:
         if out[i - 1] == "!" and out[i].startswith("["):
             out[i - 1] = "&#33;"  # "!" + a link we wrote would be an image
     return "".join(out), uses, defines
-
-
-def _at_line_start(run: str, opener: tuple) -> bool:
-    """Whether a bracket sits where a reference definition could start (after
-    indentation, ``>`` or list markers only)."""
-    bracket = opener[1] - (2 if opener[2] else 1)
-    return _DEF_PREFIX.fullmatch(run, run.rfind("\n", 0, bracket) + 1, bracket) is not None
 
 
 def _blank_label(run: str, start: int, end: int) -> bool:
@@ -470,7 +493,8 @@ def _to_html(md_text: str, allow_images: bool, references: dict | None = None) -
     md = getattr(_local, "md", None)
     if md is None:
         md = _local.md = markdown.Markdown(
-            extensions=["fenced_code", TableExtension(use_align_attribute=True)]
+            # Extension objects, not names: names cost a scan of installed packages.
+            extensions=[FencedCodeExtension(), TableExtension(use_align_attribute=True)]
         )
     md.reset()
     if references:
@@ -566,12 +590,15 @@ class IncrementalRenderer:
             html = self._rest_html()
             self._frozen.append(html)
             return html
+        if self._partial and self._scanner.starts_block("".join(self._partial)[:12]):
+            self._cuts.append(len(self._lines))  # no need to wait for the line's end
         if not self._cuts:
             return ""
         blocks, start = [], self._start
         for end in self._cuts:
-            blocks.append("".join(self._lines[start:end]))
-            start = end
+            if end > start:  # a cut taken early comes again when its line completes
+                blocks.append("".join(self._lines[start:end]))
+                start = end
         self._cuts.clear()
         self._start = start
 

@@ -6,7 +6,10 @@ makes each answer the prompt itself, so alignment is visible in the answers;
 other directives in the data inject faults into single items.
 """
 
+import contextlib
+import importlib
 import signal
+import sys
 import time
 
 import pandas as pd
@@ -58,16 +61,34 @@ def each(ip, line, cell=None):
     return captured
 
 
-def _interrupt_after(seconds):
-    """Ctrl-C in ``seconds``: SIGINT's KeyboardInterrupt, raised in the main thread."""
-    import google.genai  # noqa: F401 - imported now, so the interrupt lands in the run
+@contextlib.contextmanager
+def interrupt_after(seconds):
+    """Ctrl-C in ``seconds``: SIGINT's KeyboardInterrupt, raised in the main thread.
+
+    An interrupt that lands in a finalizer (``__del__``, a weakref callback) is
+    swallowed by Python ("Exception ignored in ..."); it is then sent again.
+    """
+    importlib.import_module("google.genai")  # imported now, so the interrupt lands in the run
 
     def handler(signum, frame):
         raise KeyboardInterrupt
 
+    def unraisable(info):
+        if info.exc_type is not None and issubclass(info.exc_type, KeyboardInterrupt):
+            signal.setitimer(signal.ITIMER_REAL, 0.05)
+        else:
+            hook(info)
+
+    hook = sys.unraisablehook
     previous = signal.signal(signal.SIGALRM, handler)
+    sys.unraisablehook = unraisable
     signal.setitimer(signal.ITIMER_REAL, seconds)
-    return previous
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        sys.unraisablehook = hook
 
 
 # -- alignment ------------------------------------------------------------------
@@ -146,13 +167,12 @@ def test_map_is_exported_lazily():
 
 @pytest.mark.parametrize("concurrency", [1, 3, 8])
 def test_requests_in_flight_never_exceed_the_concurrency(mip, server, concurrency):
-    mip.user_ns["xs"] = list(range(16))
+    mip.user_ns["xs"] = list(range(3 * concurrency))
     started = time.perf_counter()
-    each(mip, f"--each xs --concurrency {concurrency}", "Number {item} [[offline latency=0.1]]")
+    each(mip, f"--each xs --concurrency {concurrency}", "Number {item} [[offline latency=0.2]]")
     elapsed = time.perf_counter() - started
     assert server.max_concurrent == concurrency  # bounded, and really concurrent
-    waves = -(-16 // concurrency)
-    assert waves * 0.1 <= elapsed < waves * 0.1 + 2.0
+    assert 3 * 0.2 <= elapsed < 3 * 0.2 + 2.0  # three waves
 
 
 def test_concurrency_defaults_to_the_config_trait(mip, server):
@@ -292,14 +312,12 @@ def test_map_resumes_from_an_earlier_result(gemini_env, server):
 
 
 def test_interrupt_keeps_finished_answers_and_running_again_finishes(mip, server):
+    mip.user_ns["xs"] = [0, 1]
+    each(mip, "--each xs", "Warm up {item}")  # the client and its connections, so the timing below holds
     mip.user_ns["xs"] = list(range(12))
-    previous = _interrupt_after(0.35)  # Ctrl-C while the third wave is in flight
-    try:
+    with interrupt_after(0.35):  # Ctrl-C while the third wave is in flight
         with pytest.raises(UsageError, match=r"Interrupted: \d+ of 12 answers are kept in _gemini and res"):
             each(mip, "--each xs --out res --concurrency 2", "Number {item} [[offline latency=0.15]]")
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
     res = mip.user_ns["res"]
     done = [r for r in res if r.finish_reason == "STOP"]
     assert len(res) == 12 and 2 <= len(done) < 12
@@ -354,13 +372,9 @@ def test_a_left_batch_job_is_collected_later_by_name_or_by_running_the_cell_agai
     server = quick_batches
     server.batch_seconds = 2.0
     mip.user_ns["xs"] = ["one", "two", "three"]
-    previous = _interrupt_after(0.4)  # leave while the job is pending
-    try:
+    with interrupt_after(0.4):  # leave while the job is pending
         with pytest.raises(UsageError, match=r"Left Gemini batch job (batches/\S+) running"):
             each(mip, "--each xs --out res --batch", f"Say {{item}} {ECHO}")
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
     pending = mip.user_ns["res"]
     job = pending[0].batch_job
     assert all(r.finish_reason == "BATCH_PENDING" and r.batch_job == job for r in pending)
@@ -426,3 +440,59 @@ def test_the_progress_bar_counts_done_failed_and_tokens(mip):
     captured = each(mip, "--each xs", "Say {item}")
     final = captured.stderr.replace("\r", "\n").strip().splitlines()[-1]
     assert "3/3" in final and "✓ 2 ✗ 1" in final and "tokens" in final
+
+
+def test_collecting_a_job_by_name_can_be_left_too(mip, quick_batches):
+    from gemini_magic.client import Connection, Request, submit_batch
+
+    quick_batches.batch_seconds = 2.0
+    job = submit_batch([Request(prompt="slow", model="gemini-2.5-flash", connection=Connection())], [0])
+    with interrupt_after(0.3):
+        with pytest.raises(UsageError, match=f"Left Gemini batch job {job.name} running at Google; Run the cell"):
+            each(mip, f"--batch-job {job.name} --out other")
+    assert "other" not in mip.user_ns  # nothing to keep yet, and nothing overwritten
+
+
+def test_each_takes_a_numpy_array_and_sends_images_first(mip, server):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 4), "red").save(buffer, format="PNG")
+    mip.user_ns["pic"] = buffer.getvalue()
+    mip.user_ns["xs"] = np.array([1.5, 2.5])
+    each(mip, "--each xs --out res --image pic", "What is {item}?")
+    mip.user_ns.pop("pic")
+    assert len(mip.user_ns["res"]) == 2
+    for request in generate_requests(server):
+        parts = request.json["contents"][-1]["parts"]
+        inline = parts[0]["inlineData"]
+        assert inline.get("mimeType", inline.get("mime_type")) == "image/png"  # the SDK sends the latter
+        assert parts[1]["text"] in ("What is 1.5?", "What is 2.5?")
+
+
+def test_json_answers_are_parsed_per_item_and_a_bad_one_is_a_failed_item(mip):
+    mip.user_ns["schema"] = {"type": "object", "properties": {"city": {"type": "string"}, "rank": {"type": "integer"}}}
+    mip.user_ns["xs"] = ["Oslo", "Lima"]
+    each(mip, "--each xs --out res --schema schema", "Describe {item}")
+    res = mip.user_ns["res"]
+    assert [r.parsed for r in res] == [{"city": "city 1", "rank": 1}] * 2  # the offline server's example value
+    mip.user_ns["xs"] = ["Oslo", f"Lima {ECHO}"]  # this one answers with its prompt: not JSON
+    each(mip, "--each xs --out res -f json", "Describe {item}")
+    mip.user_ns.pop("schema")
+    res = mip.user_ns["res"]
+    assert res[1].error.startswith("The answer is not valid JSON") and res[0].error is None
+
+
+def test_map_returns_what_finished_when_interrupted(gemini_env, server, capsys):
+    gemini_magic.map("Warm up {item}", [0, 1], progress=False)
+    with interrupt_after(0.5):
+        out = gemini_magic.map("Number {item} [[offline latency=0.2]]", list(range(8)), concurrency=2, progress=False)
+    done = [r for r in out if r.finish_reason == "STOP"]
+    assert len(out) == 8 and 1 <= len(done) < 8 and all(r.interrupted for r in out if r not in done)
+    assert "call map again with resume=<this result> to send only the rest" in capsys.readouterr().err
+    since = len(server.requests)
+    again = gemini_magic.map("Number {item} [[offline latency=0.2]]", list(range(8)), concurrency=8, progress=False, resume=out)
+    assert len(generate_requests(server, since)) == 8 - len(done) and all(r.finish_reason == "STOP" for r in again)

@@ -79,7 +79,7 @@ def test_the_progress_bar_is_a_widget_that_ends_as_a_static_summary(kernel, gemi
 
 
 def test_interrupt_keeps_every_finished_answer_and_running_again_sends_only_the_rest(kernel, gemini_server):
-    kernel.execute("xs = list(range(40))")
+    kernel.execute("xs = list(range(60))")
     cell = "%%gemini --each xs --out res --concurrency 4\nNumber {item} [[offline latency=0.2]]"
 
     def some_done(msg):
@@ -91,14 +91,14 @@ def test_interrupt_keeps_every_finished_answer_and_running_again_sends_only_the_
     kernel.manager.interrupt_kernel()
     reply, seen = finish(kernel, msg_id, seen)
     assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "UsageError"
-    match = re.search(r"Interrupted: (\d+) of 40 answers are kept in _gemini and res", reply["content"]["evalue"])
+    match = re.search(r"Interrupted: (\d+) of 60 answers are kept in _gemini and res", reply["content"]["evalue"])
     assert match, reply["content"]["evalue"]
     fields = kernel.value(
         "dict(n=len(res), done=sum(r.finish_reason == 'STOP' for r in res), "
         "stopped=sum(r.interrupted for r in res), same=res is _gemini)"
     )
-    assert fields["n"] == 40 and fields["same"] and 8 <= fields["done"] < 40
-    assert fields["done"] == int(match.group(1)) and fields["done"] + fields["stopped"] == 40
+    assert fields["n"] == 60 and fields["same"] and 8 <= fields["done"] < 60
+    assert fields["done"] == int(match.group(1)) and fields["done"] + fields["stopped"] == 60
     finals = [m for m in seen if m["msg_type"] == "update_display_data"]
     assert finals and "not finished (interrupted)" in finals[-1]["content"]["data"]["text/markdown"]
     sent = generate_count(gemini_server) - before
@@ -107,8 +107,8 @@ def test_interrupt_keeps_every_finished_answer_and_running_again_sends_only_the_
     before = generate_count(gemini_server)
     run = kernel.execute(cell.replace("--concurrency 4", "--concurrency 16"))
     assert run.status == "ok"
-    assert generate_count(gemini_server) - before == 40 - fields["done"]
-    assert kernel.value("sum(r.finish_reason == 'STOP' for r in res)") == 40
+    assert generate_count(gemini_server) - before == 60 - fields["done"]
+    assert kernel.value("sum(r.finish_reason == 'STOP' for r in res)") == 60
 
 
 def test_a_batch_job_shows_its_state_in_place_can_be_left_and_is_collected_by_name(kernel, gemini_server):

@@ -282,7 +282,7 @@ SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
 
 
 def unsafe_url(url):
-    url = re.sub(r"[\t\n\r]", "", url).strip("\x00- ")  # what a browser ignores
+    url = re.sub(r"[\t\n\r]", "", url).strip("".join(map(chr, range(33))))  # what a browser ignores
     m = SCHEME.match(url)
     return m is not None and m.group(1).lower() not in ("http", "https", "mailto")
 

@@ -11,6 +11,7 @@ own browser download is never used. See /work/shared/recipes/browser-e2e.md.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import secrets
@@ -88,7 +89,7 @@ class JupyterLab:
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 90) -> "JupyterLab":
-        for sub in ("notebooks", "runtime", "workspaces", "settings/@jupyterlab/apputils-extension", "data"):
+        for sub in ("notebooks", "runtime", "workspaces", "settings/@jupyterlab/apputils-extension"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         # No "get Jupyter news?" toast over the page.
         (self.root / "settings/@jupyterlab/apputils-extension/notification.jupyterlab-settings").write_text(
@@ -150,7 +151,7 @@ class JupyterLab:
             except urllib.error.HTTPError:
                 pass
 
-    def log_tail(self, lines: int = 120) -> str:
+    def log_tail(self, lines: int = 80) -> str:
         try:
             self._log.flush()
         except (AttributeError, ValueError):
@@ -178,22 +179,22 @@ class JupyterLab:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """One JupyterLab server for the module."""
-    try:
-        import jupyterlab  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("jupyterlab") is None:
         _missing("jupyterlab is not installed (pip install -e '.[test]')")
-    server = JupyterLab(tmp_path_factory.mktemp("jupyterlab")).start()
-    yield server
-    server.stop()
+    server = JupyterLab(tmp_path_factory.mktemp("jupyterlab"))
+    try:
+        yield server.start()
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="module")
 def browser():
     """Debian's headless Chromium through Playwright, one per module."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
+    if importlib.util.find_spec("playwright") is None:
         _missing("playwright is not installed (pip install -e '.[test]')")
+    from playwright.sync_api import sync_playwright
+
     executable = _chromium()
     if executable is None:
         _missing("Debian's chromium is not installed (make browser-deps)")
@@ -216,6 +217,7 @@ def notebook(request, lab, browser, artifacts):
     ``notebook.dialogs`` lists every JavaScript dialog the page tried to open.
     """
     name = request.node.name.replace("[", "_").replace("]", "")[:60]
+    (artifacts / f"FAILED-{name}.png").unlink(missing_ok=True)
     context = browser.new_context(viewport={"width": 1280, "height": 1400})
     context.set_default_timeout(60_000)
     page = context.new_page()

@@ -133,7 +133,9 @@ class Notebook:
     def snapshot(self, i: int) -> dict:
         return self.page.evaluate("(i) => window.__geminiSnapshot(i)", i)
 
-    def wait_mode(self, i: int, mode: str, min_len: int = 0, timeout: float = 90_000) -> None:
+    def wait_mode(self, i: int, mode: str, min_len: int = 1, timeout: float = 90_000) -> None:
+        """Wait until cell ``i`` shows ``mode`` with at least ``min_len`` characters of text
+        (JupyterLab renders Markdown asynchronously: a new output is blank for a frame or two)."""
         self.page.wait_for_function(
             "([i, mode, n]) => { const s = window.__geminiSnapshot(i); return s.mode === mode && s.len >= n; }",
             arg=[i, mode, min_len],
