@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import contextvars
+import math
 import sys
 import threading
 
@@ -65,21 +66,29 @@ class LiveView:
         self._stopping = threading.Event()
         self._painter = None
         self._segment = ""  # finished HTML not yet moved into a frozen widget
+        self._rate = 0.0  # finished HTML per paint (moving average)
         self.paints = 0
 
     # -- called by the stream loop ------------------------------------------
     def start(self, label: str) -> None:
         import ipywidgets
         from IPython.display import display
+        from ipywidgets.widgets.widget_string import HTMLStyle
 
         from .render import IncrementalRenderer
 
         self._renderer = IncrementalRenderer(allow_images=self.allow_images)
+        # One Layout and one style shared by every widget, classes set at creation:
+        # fewer comm_opens and no class updates (about 3 KB less per cell).
+        self._layout, self._style = ipywidgets.Layout(), HTMLStyle()
         self._live = self._html_widget("")
-        self._status = ipywidgets.HTML(value=_status_html(f"⏳ asking {label}…"))
-        self._status.add_class("gemini-magic-status")
-        self._box = ipywidgets.VBox([self._live, self._status])
-        self._box.add_class("gemini-magic")
+        self._status = ipywidgets.HTML(
+            value=_status_html(f"⏳ asking {label}…"),
+            layout=self._layout,
+            style=self._style,
+            _dom_classes=("gemini-magic-status",),
+        )
+        self._box = ipywidgets.VBox([self._live, self._status], layout=self._layout, _dom_classes=("gemini-magic",))
         self._handle = display(self._box, display_id=True)
         # The painter sends comm messages; give it this cell's context so they
         # carry the cell's parent header like any other output.
@@ -130,7 +139,10 @@ class LiveView:
         frozen = renderer.take_frozen()
         if frozen:
             self._segment += frozen
-            if len(self._segment) >= self.segment_chars:
+            # Every paint resends the open segment: freeze it once resending costs more
+            # than a new child widget (~900 B), i.e. at sqrt(2 * 900 * HTML added per paint).
+            self._rate = 0.7 * self._rate + 0.3 * len(frozen) if self._rate else len(frozen)
+            if len(self._segment) >= min(self.segment_chars, max(512, math.sqrt(1800 * self._rate))):
                 self._freeze_segment()
         self._live.value = self._segment + renderer.tail_html()
         self.paints += 1
@@ -147,14 +159,10 @@ class LiveView:
         if self._painter is not None:
             self._painter.join()
 
-    @staticmethod
-    def _html_widget(value: str):
+    def _html_widget(self, value: str):
         import ipywidgets
 
-        widget = ipywidgets.HTML(value=value)
-        for name in MARKDOWN_CLASSES:
-            widget.add_class(name)
-        return widget
+        return ipywidgets.HTML(value=value, layout=self._layout, style=self._style, _dom_classes=MARKDOWN_CLASSES)
 
 
 class TextView:
