@@ -15,9 +15,15 @@ import threading
 from .render import inert_markdown
 from .response import GeminiResponse, final_markdown
 
-# The front end's own rendered-Markdown classes, so the live view looks like
-# a normal Markdown output (code background, tables, headings).
-MARKDOWN_CLASSES = ("jp-RenderedHTMLCommon", "jp-RenderedMarkdown", "jp-MarkdownOutput", "gemini-magic-live")
+# The live HTML sits in a div with the classes JupyterLab puts on its own Markdown
+# output, so every rule (child selectors such as ``.jp-RenderedHTMLCommon > pre``
+# too) applies as to the final output; on the widget itself they lose to the
+# widget's font size and line height. width: auto, not JupyterLab's 100%: the final
+# output is a shrinking flex item, and 100% plus its 20px right padding overflows.
+# Blocks JupyterLab's Markdown styles give no top margin (headings, rules and
+# quotes have one): a frozen segment may start with these.
+_NO_TOP_MARGIN = ("<p>", "<p ", "<ul>", "<ol>", "<ol ", "<pre>", "<pre ", "<table>")
+MARKDOWN_DIV = '<div class="jp-RenderedHTMLCommon jp-RenderedMarkdown jp-OutputArea-output" style="width: auto">'
 
 
 def choose_view(shell, *, allow_images: bool = False):
@@ -67,6 +73,7 @@ class LiveView:
         self._painter = None
         self._segment = ""  # finished HTML not yet moved into a frozen widget
         self._rate = 0.0  # finished HTML per paint (moving average)
+        self._frozen = 0  # frozen segment widgets so far
         self.paints = 0
 
     # -- called by the stream loop ------------------------------------------
@@ -80,8 +87,9 @@ class LiveView:
         self._renderer = IncrementalRenderer(allow_images=self.allow_images)
         # One Layout and one style shared by every widget, classes set at creation:
         # fewer comm_opens and no class updates (about 3 KB less per cell).
-        self._layout, self._style = ipywidgets.Layout(), HTMLStyle()
-        self._live = self._html_widget("")
+        # No widget margins: the swap to the final output must not move anything.
+        self._layout, self._style = ipywidgets.Layout(margin="0"), HTMLStyle()
+        self._live = self._html_widget("", "gemini-magic-live")
         self._status = ipywidgets.HTML(
             value=_status_html(f"⏳ asking {label}…"),
             layout=self._layout,
@@ -138,17 +146,22 @@ class LiveView:
             renderer.feed(queue.popleft())
         frozen = renderer.take_frozen()
         if frozen:
-            self._segment += frozen
             # Every paint resends the open segment: freeze it once resending costs more
             # than a new child widget (~900 B), i.e. at sqrt(2 * 900 * HTML added per paint).
             self._rate = 0.7 * self._rate + 0.3 * len(frozen) if self._rate else len(frozen)
-            if len(self._segment) >= min(self.segment_chars, max(512, math.sqrt(1800 * self._rate))):
+            threshold = min(self.segment_chars, max(512, math.sqrt(1800 * self._rate)))
+            # Margins do not collapse across widgets: only start a new segment with a
+            # block that has no top margin, so the live view is as tall as the final one.
+            if len(self._segment) >= threshold and frozen.lstrip().startswith(_NO_TOP_MARGIN):
                 self._freeze_segment()
-        self._live.value = self._segment + renderer.tail_html()
+            self._segment += frozen
+        self._live.value = _markdown_div(self._segment + renderer.tail_html(), first=self._frozen == 0, last=True)
         self.paints += 1
 
     def _freeze_segment(self) -> None:
-        frozen = self._html_widget(self._segment)
+        segment = _markdown_div(self._segment, first=self._frozen == 0, last=False)
+        frozen = self._html_widget(segment, "gemini-magic-frozen")
+        self._frozen += 1
         self._segment = ""
         children = self._box.children
         self._box.children = (*children[:-2], frozen, *children[-2:])
@@ -159,10 +172,10 @@ class LiveView:
         if self._painter is not None:
             self._painter.join()
 
-    def _html_widget(self, value: str):
+    def _html_widget(self, value: str, css_class: str):
         import ipywidgets
 
-        return ipywidgets.HTML(value=value, layout=self._layout, style=self._style, _dom_classes=MARKDOWN_CLASSES)
+        return ipywidgets.HTML(value=value, layout=self._layout, style=self._style, _dom_classes=(css_class,))
 
 
 class TextView:
@@ -198,6 +211,17 @@ def _close(widget) -> None:
             part.close()
 
 
+def _markdown_div(html: str, *, first: bool, last: bool) -> str:
+    # Empty divs take JupyterLab's ``> *:first-child`` / ``> *:last-child`` margin
+    # rules, so blocks at a segment's edges keep the margins they have in the
+    # one-piece final output. The last segment ends like the final output (whose
+    # last child is the footer line); a frozen one ends with no extra margin.
+    lead = "" if first else "<div></div>"
+    end = "<div></div>" if last else '<div style="margin: 0"></div>'
+    return f"{MARKDOWN_DIV}{lead}{html}{end}</div>"
+
+
 def _status_html(text: str) -> str:
+    """The status line, shaped like the final output's footer line (same height)."""
     escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return f"<sub>{escaped}</sub>"
+    return f"{MARKDOWN_DIV}<p><sub>{escaped}</sub></p></div>"
