@@ -20,9 +20,9 @@ from .response import GeminiResponse, final_markdown
 # too) applies as to the final output; on the widget itself they lose to the
 # widget's font size and line height. width: auto, not JupyterLab's 100%: the final
 # output is a shrinking flex item, and 100% plus its 20px right padding overflows.
-# Blocks JupyterLab's Markdown styles give no top margin (headings, rules and
-# quotes have one): a frozen segment may start with these.
-_NO_TOP_MARGIN = ("<p>", "<p ", "<ul>", "<ol>", "<ol ", "<pre>", "<pre ", "<table>")
+# Blocks that JupyterLab's Markdown styles give a top margin (the others have a
+# bottom margin only).
+_TOP_MARGIN_BLOCKS = ("<h1", "<h2", "<h3", "<h4", "<h5", "<h6", "<hr", "<blockquote")
 MARKDOWN_DIV = '<div class="jp-RenderedHTMLCommon jp-RenderedMarkdown jp-OutputArea-output" style="width: auto">'
 
 
@@ -150,11 +150,9 @@ class LiveView:
             # than a new child widget (~900 B), i.e. at sqrt(2 * 900 * HTML added per paint).
             self._rate = 0.7 * self._rate + 0.3 * len(frozen) if self._rate else len(frozen)
             threshold = min(self.segment_chars, max(512, math.sqrt(1800 * self._rate)))
-            # Margins do not collapse across widgets: only start a new segment with a
-            # block that has no top margin, so the live view is as tall as the final one.
-            if len(self._segment) >= threshold and frozen.lstrip().startswith(_NO_TOP_MARGIN):
-                self._freeze_segment()
             self._segment += frozen
+            if len(self._segment) >= threshold:
+                self._freeze_segment()
         self._live.value = _markdown_div(self._segment + renderer.tail_html(), first=self._frozen == 0, last=True)
         self.paints += 1
 
@@ -216,7 +214,14 @@ def _markdown_div(html: str, *, first: bool, last: bool) -> str:
     # rules, so blocks at a segment's edges keep the margins they have in the
     # one-piece final output. The last segment ends like the final output (whose
     # last child is the footer line); a frozen one ends with no extra margin.
-    lead = "" if first else "<div></div>"
+    if first:
+        lead = ""
+    elif html.lstrip().startswith(_TOP_MARGIN_BLOCKS):
+        # Margins do not collapse across widgets: take back the previous block's
+        # bottom margin (1em) that the final output would have collapsed into this one.
+        lead = '<div style="margin: 0 0 -1em 0"></div>'
+    else:
+        lead = "<div></div>"
     end = "<div></div>" if last else '<div style="margin: 0"></div>'
     return f"{MARKDOWN_DIV}{lead}{html}{end}</div>"
 
