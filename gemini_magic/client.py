@@ -222,6 +222,14 @@ def _open_with_retries(client, request: Request, stream: bool, on_retry):
     """
     import tenacity
 
+    retrying = tenacity.Retrying(**retry_policy(request, on_retry))
+    return retrying(_open, client, request, stream)
+
+
+def retry_policy(request: Request, on_retry) -> dict:
+    """tenacity arguments shared by the streaming and the async (many prompts) paths."""
+    import tenacity
+
     attempts = request.connection.retries + 1
 
     def notify(state):
@@ -229,14 +237,13 @@ def _open_with_retries(client, request: Request, stream: bool, on_retry):
             error = state.outcome.exception()
             on_retry(state.attempt_number, attempts - 1, _retry_reason(error, state.upcoming_sleep))
 
-    retrying = tenacity.Retrying(
+    return dict(
         stop=tenacity.stop_after_attempt(attempts),
         retry=tenacity.retry_if_exception(_is_retryable),
         wait=_RetryAfterOrBackoff(request.connection.retry_delay),
         before_sleep=notify,
         reraise=True,
     )
-    return retrying(_open, client, request, stream)
 
 
 def _open(client, request: Request, stream: bool):
@@ -446,24 +453,13 @@ async def answer_async(
 
     client = get_client(request.connection)
     config, contents = _shared_config(request), _plain_contents(request)
-    attempts = request.connection.retries + 1
 
     async def attempt():
         if before_attempt is not None:
             await before_attempt()
         return await client.aio.models.generate_content(model=request.model, contents=contents, config=config)
 
-    def notify(state):
-        if on_retry is not None:
-            on_retry(state.attempt_number, attempts - 1, _retry_reason(state.outcome.exception(), state.upcoming_sleep))
-
-    retrying = tenacity.AsyncRetrying(
-        stop=tenacity.stop_after_attempt(attempts),
-        retry=tenacity.retry_if_exception(_is_retryable),
-        wait=_RetryAfterOrBackoff(request.connection.retry_delay),
-        before_sleep=notify,
-        reraise=True,
-    )
+    retrying = tenacity.AsyncRetrying(**retry_policy(request, on_retry))
     try:
         answer = await retrying(attempt)
     except Exception as error:
