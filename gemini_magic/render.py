@@ -12,28 +12,36 @@ Model output is untrusted. Three layers keep it harmless:
   text arrives in chunks, rendering each finished block once and only re-rendering
   the block still being written.
 
-How code survives: fenced and indented code blocks are copied unchanged (renderers
-already escape them). Fences are rewritten into one canonical form (column 0, a
-closing fence, a plain language word) that every renderer reads the same way, which
-also moves a fence nested in a list item out to the top level. An inline code span
-that holds ``<``, ``[`` or ``]`` becomes ``<code>…</code>`` with every special
-character written as an entity: it shows the same text, and no renderer can pair its
-backticks differently and expose its content as Markdown. Known cosmetic costs: code
-in block quotes and multi-line code spans lose their code styling, and ``<`` followed
-by a letter inside ``$math$`` shows as ``&lt;`` in MathJax.
+How code survives: code is the one place where ``<`` stays raw, so a line only
+counts as code where CommonMark, marked (JupyterLab), mistune (nbconvert) and
+Python-Markdown all agree (see :class:`_BlockScanner`). Fenced and indented code
+blocks are copied unchanged (renderers escape them). Fences are rewritten into one
+canonical form (column 0, a closing fence, a plain language word) that every
+renderer reads the same way, which also moves a fence nested in a list item out to
+the top level. An inline code span that holds a tag-like ``<``, ``[`` or ``]`` becomes
+``<code>…</code>`` with every special character written as an entity: it shows the
+same text, and no renderer can pair its backticks differently and expose its
+content as Markdown. Everything else outside code is text, where escapes are
+written as entities that display the same.
+
+Known cosmetic costs, all in the safe direction (shown as text, not as code): code
+in block quotes, multi-line code spans, a fence right after an unclosed ``[`` that
+starts a line; ``<`` followed by a letter inside ``$math$`` shows as ``&lt;`` in
+MathJax; a reference definition whose address is on the next line stops being one.
 """
 
 from __future__ import annotations
 
 import html as _html
 import re
-from bisect import insort
 import threading
+from bisect import insort
 from urllib.parse import quote
 
 import markdown
 import nh3
 from markdown.extensions.fenced_code import FencedCodeExtension
+from markdown.extensions.sane_lists import SaneListExtension
 from markdown.extensions.tables import TableExtension
 
 __all__ = ["inert_markdown", "render_html", "IncrementalRenderer", "SAFE_SCHEMES"]
@@ -62,26 +70,32 @@ class _BlockScanner:
     """Classify lines one at a time: just enough block structure for safety and cuts.
 
     It errs towards "not code": a line only counts as code when every common
-    renderer (CommonMark, GFM/marked, Python-Markdown) agrees, because text outside
-    code gets escaped and text inside code does not.
+    renderer (CommonMark, GFM/marked, mistune, Python-Markdown) agrees, because
+    text outside code gets escaped and text inside code does not.
 
     - A fence opens on a line of 3+ backticks or tildes at *any* indentation (so a
-      fence nested in a list item counts) outside code, unless a ``[`` is open in
-      the lines above it (marked lets a reference label span lines and swallow the
-      fence line, showing the code as Markdown); it closes on the first line
-      of at least as many of the same character, at any indentation, optionally
-      followed by more backticks/tildes (marked closes there too). When unclosed, it
-      runs to the end.
+      fence nested in a list item counts) outside code, unless a link label may be
+      open (see ``label``); it closes on the first line of at least as many of the
+      same character, at any indentation, optionally followed by more backticks or
+      tildes (marked closes there too). When unclosed, it runs to the end.
     - Indented code: 4+ columns after a blank line, and not while a list may be
       open (there an indented line continues the list item). A list may be open
-      from any list-marker line until a line at column 0 that follows a blank line.
+      from any list-marker line until a line that follows a blank line and starts
+      with a visible character (no indentation, not even a Unicode space).
+    - ``label``: marked and mistune read a reference definition with a regex whose
+      label may run over lines (mistune's over blank lines too, up to 500
+      characters) and swallow a fence line, showing the code after it as Markdown.
+      So from a ``[`` that starts a line until a ``]`` surely left in the output,
+      and for 1000 characters at most, no fence opens.
     - ``cut`` is set when the line starts a block that nothing before can change:
-      it follows a blank line, starts at column 0, is no list item (which could make
-      an earlier list loose) and no ``>`` (Python-Markdown merges block quotes
-      separated by blank lines).
+      it ends any list as above, is no list item (which could make an earlier
+      list loose), no ``>`` (Python-Markdown merges block quotes separated by
+      blank lines), and no label may be open.
     """
 
-    __slots__ = ("fence", "last_fence", "fence_indent", "code", "blank", "in_list", "brackets", "cut")
+    __slots__ = ("fence", "last_fence", "fence_indent", "code", "blank", "in_list", "label", "cut")
+
+    LABEL_REACH = 1000
 
     def __init__(self):
         self.fence = None  # the opening fence string while inside a fenced block
@@ -90,12 +104,17 @@ class _BlockScanner:
         self.code = False
         self.blank = True  # the previous line was blank (or there was none)
         self.in_list = False
-        self.brackets = 0  # "[" not yet closed since the last blank line
+        self.label = None  # characters since a "[" that may still open a label, or None
         self.cut = False
 
     def classify(self, line: str) -> str:
         """Kind of ``line`` (without its newline); also updates ``cut``."""
         self.cut = False
+        label_open = self.label is not None
+        if label_open:  # counted as in our output, where blank lines are empty
+            self.label += (len(line) if line.strip(" \t") else 0) + 1
+            if self.label > self.LABEL_REACH:
+                self.label = label_open = None
         if self.fence is not None:
             if _closes(line, self.fence):
                 self.last_fence, self.fence = self.fence, None
@@ -104,7 +123,6 @@ class _BlockScanner:
             return FENCED
         if not line.strip(" \t"):
             self.blank = True
-            self.brackets = 0
             return BLANK
         indent = _indent(line)
         if indent >= 4 and (self.code or (self.blank and not self.in_list)):
@@ -114,23 +132,38 @@ class _BlockScanner:
         self.code = False
         if _LIST_ITEM.match(line):
             self.in_list = True
-        elif self.blank and indent == 0:
+        elif self.blank and _starts_visibly(line):
             self.in_list = False
-            self.cut = line[0] != ">"
+            self.cut = line[0] != ">" and not label_open
         self.blank = False
         m = _FENCE.fullmatch(line)
-        if m and not (m[2][0] == "`" and "`" in m[3]) and not self.brackets:
+        if m and not (m[2][0] == "`" and "`" in m[3]) and not label_open:
             self.fence, self.fence_indent = m[2], _indent(m[1])
             return OPEN
-        if "[" in line or "]" in line:  # "\]" does not close a label
-            self.brackets = max(0, self.brackets + line.count("[") - line.count("]") + line.count("\\]"))
+        if "[" in line or "]" in line:
+            self._track_label(line)
         return TEXT
+
+    def _track_label(self, line: str) -> None:
+        start = _LINE_PREFIX.match(line).end()
+        if line.startswith(("[", "!["), start):
+            self.label = len(line) - start
+        # A "]" closes the label if it surely stays a raw, unescaped "]" in our output.
+        if "]" in line[start + 1 :] and not any(c in line for c in "`<\\"):
+            self.label = None
 
     def starts_block(self, prefix: str) -> bool:
         """Whether a line that begins with ``prefix`` is sure to get ``cut``
         whatever follows (lets a block end before the next line is complete)."""
-        return (self.fence is None and self.blank and prefix[:1] not in ("", " ", "\t", ">")
-                and _MAYBE_ITEM.match(prefix) is None)
+        return (self.fence is None and self.blank and self.label is None and prefix[:1] != ">"
+                and _starts_visibly(prefix) and _MAYBE_ITEM.match(prefix) is None)
+
+
+def _starts_visibly(line: str) -> bool:
+    """Whether the first character is not whitespace to any renderer: JavaScript's
+    ``\\s`` (marked) also counts U+2028, U+FEFF and the like, so such a line could
+    be blank there and not end a list."""
+    return line[:1] != "" and not line[0].isspace() and line[0] not in "\ufeff\u200b"
 
 
 _MAYBE_ITEM = re.compile(r"[-+*](?:[ \t]|$)|\d*$|\d+[.)](?:[ \t]|$)")
@@ -170,20 +203,20 @@ def _inert(text: str, allow_images: bool) -> tuple[str, bool, bool]:
 
     for line in lines:
         kind = scanner.classify(line)
-        if kind is TEXT:
+        if kind == TEXT:
             para.append(line)
             continue
         flush()
-        if kind is FENCED:
+        if kind == FENCED:
             out.append(_dedent(line, scanner.fence_indent) if line.strip(" \t") else "")
-        elif kind is OPEN:
+        elif kind == OPEN:
             info = _FENCE.fullmatch(line)[3].split()
             lang = info[0] if info and _LANG.fullmatch(info[0]) else ""
             out.append(scanner.fence + lang)
-        elif kind is CLOSE:
+        elif kind == CLOSE:
             out.append(scanner.last_fence)  # exactly the opener: Python-Markdown needs that
         else:  # blank lines become empty: a first line of spaces is code to Python-Markdown
-            out.append(line if kind is CODE else "")
+            out.append(line if kind == CODE else "")
     flush()
     if scanner.fence is not None:
         out.append(scanner.fence)  # close it, or Python-Markdown would not see code
@@ -208,7 +241,8 @@ _ONE_LINE_TITLE = re.compile(r"(?:\"[^\"\n]*\"|'[^'\n]*'|\([^()\n]*\))[ \t]*")
 _NEXT_LINE_START = re.compile(r"\n[ \t>]*")
 _TILDE_FENCE = re.compile(r"^[ \t]*(?=~~~)", re.M)
 _TITLE_OPENERS = {'"': "&quot;", "'": "&#39;", "(": "&#40;"}
-_UNSAFE_CODE = re.compile(r"[<\[\]]")
+_EDIT_ENTITIES = {"~": "&#126;", **_TITLE_OPENERS}
+_UNSAFE_CODE = re.compile(r"<[A-Za-z/!?]|[\[\]]")  # code spans that must not be read as text
 _TICKS = {}
 
 # Characters written as entities where text must not be read as Markdown or HTML.
@@ -332,7 +366,7 @@ def _inline(run: str, allow_images: bool) -> tuple[str, bool, bool]:
         if edits and edits[0] < j:
             e = edits.pop(0)
             if e >= pos:
-                out += [run[pos:e], _TITLE_OPENERS.get(run[e], "&#126;")]
+                out += [run[pos:e], _EDIT_ENTITIES[run[e]]]
                 pos = e + 1
             continue
         if j > pos:
@@ -494,7 +528,7 @@ def _to_html(md_text: str, allow_images: bool, references: dict | None = None) -
     if md is None:
         md = _local.md = markdown.Markdown(
             # Extension objects, not names: names cost a scan of installed packages.
-            extensions=[FencedCodeExtension(), TableExtension(use_align_attribute=True)]
+            extensions=[FencedCodeExtension(), TableExtension(use_align_attribute=True), SaneListExtension()]
         )
     md.reset()
     if references:
@@ -590,7 +624,7 @@ class IncrementalRenderer:
             html = self._rest_html()
             self._frozen.append(html)
             return html
-        if self._partial and self._scanner.starts_block("".join(self._partial)[:12]):
+        if self._partial and self._scanner.starts_block(self._partial[0] + "".join(self._partial[1:3])):
             self._cuts.append(len(self._lines))  # no need to wait for the line's end
         if not self._cuts:
             return ""

@@ -317,6 +317,32 @@ def test_inert_markdown_is_inert_for_mistune_too(text, allow_images):
     assert_inert(render(inert), allow_images)
 
 
+@pytest.mark.parametrize(
+    ("text", "written_as"),
+    [
+        # A definition whose address would be the next line: marked and mistune take the fence line.
+        ("[id]:\n```\n<b>x</b>\n```", "[id]&#58;\n```"),
+        # A title running on over lines (marked) or starting on the next line.
+        ('[id]: /url "\n\n```\nx"\n<b>x</b>\n```', "[id]: /url &quot;"),
+        ("[id]: /url\n(t\n```\n<b>x</b>)\n```", "\n&#40;t\n"),
+        # A label running on over lines (marked) or blank lines (mistune): the fence is not trusted.
+        ("[\n~~~\n]: x\n<b>x</b>\n~~~", "&#126;~~\n]: x\n&lt;b>"),
+        ("![a\n\n```\n]: x\n<b>x</b>\n```", "&#96;&#96;&#96;\n]: x\n&lt;b>"),
+        # U+2028 is blank to marked (JavaScript's \s): the list goes on, the tab line is no code.
+        ("1) item\n\n\u2028\n\t<b>x</b>", "\t&lt;b>x"),
+        # "!" before a link we wrote would make it an image.
+        ("!![a](http://x/i.png)", "&#33;[🖼 a]"),
+        ("x!<https://x.org>", "x&#33;[https"),
+    ],
+)
+def test_fences_and_images_cannot_be_smuggled_past_other_renderers(text, written_as):
+    # Found by fuzzing against marked (JupyterLab), markdown-it and mistune (nbconvert).
+    inert = inert_markdown(text)
+    assert written_as in inert
+    mistune = pytest.importorskip("mistune")
+    assert_inert(mistune.create_markdown(escape=False)(inert), allow_images=False)
+
+
 def test_a_carriage_return_split_from_its_newline_is_one_line_break():
     renderer, _ = stream(["para one\r", "\n\r", "\npara two\r"])
     assert renderer.text == "para one\r\n\r\npara two\r"
