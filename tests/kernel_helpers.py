@@ -84,3 +84,13 @@ def kernel_env(**extra) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GEMINI", "GOOGLE_"))}
     env.update(extra)
     return env
+
+
+@contextmanager
+def gemini_kernel(server_url: str, api_key: str, *setup: str):
+    """A kernel pointed at a Gemini server by environment (as a user would), with
+    gemini_magic loaded and the ``setup`` lines (e.g. ``%config ...``) run."""
+    with running_kernel(kernel_env(GEMINI_API_KEY=api_key, GOOGLE_GEMINI_BASE_URL=server_url)) as kernel:
+        run = kernel.execute("\n".join(("%load_ext gemini_magic", *setup)))
+        assert run.status == "ok", run.messages
+        yield kernel

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from conftest import TEST_KEY
-from kernel_helpers import kernel_env, running_kernel
+from kernel_helpers import gemini_kernel
 
 pytestmark = pytest.mark.kernel
 
@@ -18,10 +18,8 @@ CHUNK = 20  # the server's chunk size for [[offline chunks=...]] answers
 
 @pytest.fixture(scope="module")
 def kernel(gemini_server):
-    env = kernel_env(GEMINI_API_KEY=TEST_KEY, GOOGLE_GEMINI_BASE_URL=gemini_server.url)
-    with running_kernel(env) as kernel:
-        setup = "%load_ext gemini_magic\n%config GeminiMagics.retries = 2\n%config GeminiMagics.retry_delay = 0.05"
-        assert kernel.execute(setup).status == "ok"
+    setup = ("%config GeminiMagics.retries = 2", "%config GeminiMagics.retry_delay = 0.05")
+    with gemini_kernel(gemini_server.url, TEST_KEY, *setup) as kernel:
         yield kernel
 
 
@@ -161,9 +159,7 @@ def test_the_kernel_stays_usable_after_a_failure(kernel):
 
 
 def test_interrupt_mid_stream_keeps_the_partial_answer_and_ends_static(gemini_server):
-    env = kernel_env(GEMINI_API_KEY=TEST_KEY, GOOGLE_GEMINI_BASE_URL=gemini_server.url)
-    with running_kernel(env) as kernel:
-        kernel.execute("%load_ext gemini_magic")
+    with gemini_kernel(gemini_server.url, TEST_KEY) as kernel:
         client = kernel.client
         msg_id = client.execute("%%gemini --out answer\nA long one. [[offline chunks=200 delay=0.05]]")
         updates = 0

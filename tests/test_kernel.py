@@ -7,7 +7,7 @@ import pytest
 from nbclient import NotebookClient
 
 from conftest import TEST_KEY, expected_answer
-from kernel_helpers import kernel_env, running_kernel
+from kernel_helpers import gemini_kernel
 
 pytestmark = pytest.mark.kernel
 
@@ -19,9 +19,7 @@ PACED_PROMPT = "Describe a histogram. [[offline chunks=40 chunk_chars=20 delay=0
 @pytest.fixture(scope="module")
 def kernel(gemini_server):
     """A kernel whose SDK is pointed at the offline server the way a user would: by environment."""
-    env = kernel_env(GEMINI_API_KEY=TEST_KEY, GOOGLE_GEMINI_BASE_URL=gemini_server.url)
-    with running_kernel(env) as kernel:
-        assert kernel.execute("%load_ext gemini_magic").status == "ok"
+    with gemini_kernel(gemini_server.url, TEST_KEY) as kernel:
         yield kernel
 
 

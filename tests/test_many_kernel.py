@@ -9,17 +9,15 @@ import time
 import pytest
 
 from conftest import TEST_KEY
-from kernel_helpers import kernel_env, running_kernel
+from kernel_helpers import gemini_kernel
 
 pytestmark = pytest.mark.kernel
 
 
 @pytest.fixture(scope="module")
 def kernel(gemini_server):
-    env = kernel_env(GEMINI_API_KEY=TEST_KEY, GOOGLE_GEMINI_BASE_URL=gemini_server.url)
-    with running_kernel(env) as kernel:
-        setup = "%load_ext gemini_magic\n%config GeminiMagics.batch_poll = 0.05\n%config GeminiMagics.retries = 0"
-        assert kernel.execute(setup).status == "ok"
+    setup = ("%config GeminiMagics.batch_poll = 0.05", "%config GeminiMagics.retries = 0")
+    with gemini_kernel(gemini_server.url, TEST_KEY, *setup) as kernel:
         yield kernel
 
 
