@@ -49,6 +49,15 @@ def server(gemini_server):
 
 
 @pytest.fixture
+def quick_batches(server):
+    """The shared server with Batch API jobs that finish in well under a second."""
+    before = server.batch_seconds
+    server.batch_seconds = 0.4
+    yield server
+    server.batch_seconds = before
+
+
+@pytest.fixture
 def gemini_env(server, monkeypatch):
     """The environment a user would set: a key and (here) a base URL for the SDK."""
     monkeypatch.setenv("GEMINI_API_KEY", TEST_KEY)

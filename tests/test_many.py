@@ -34,14 +34,6 @@ def mip(ip):
         ip.user_ns.pop(name, None)
 
 
-@pytest.fixture
-def quick_batches(server):
-    before = server.batch_seconds
-    server.batch_seconds = 0.3
-    yield server
-    server.batch_seconds = before
-
-
 def generate_requests(server, since=0):
     """Generate requests received (after the first ``since`` requests of the log)."""
     return [r for r in server.requests[since:] if r.path.endswith(":generateContent")]

@@ -18,14 +18,6 @@ def client(server):
     return genai.Client(api_key=TEST_KEY, http_options=types.HttpOptions(base_url=server.url))
 
 
-@pytest.fixture
-def quick(server):
-    before = server.batch_seconds
-    server.batch_seconds = 0.4
-    yield server
-    server.batch_seconds = before
-
-
 def wait(client, name, timeout=10):
     deadline = time.monotonic() + timeout
     states = []
@@ -38,7 +30,7 @@ def wait(client, name, timeout=10):
     raise AssertionError(states)
 
 
-def test_a_batch_job_goes_pending_running_succeeded_and_answers_in_order(client, quick):
+def test_a_batch_job_goes_pending_running_succeeded_and_answers_in_order(client, quick_batches):
     job = client.batches.create(
         model="gemini-2.5-flash",
         src=[
@@ -60,7 +52,7 @@ def test_a_batch_job_goes_pending_running_succeeded_and_answers_in_order(client,
     assert job.name in [j.name for j in client.batches.list()]
 
 
-def test_a_batch_job_can_fail_be_cancelled_and_deleted(client, quick):
+def test_a_batch_job_can_fail_be_cancelled_and_deleted(client, quick_batches):
     failed = client.batches.create(model="gemini-2.5-flash", src=[{"contents": "x [[offline job=FAILED]]"}])
     assert wait(client, failed.name)[0].state.name == "JOB_STATE_FAILED"
     job = client.batches.create(model="gemini-2.5-flash", src=[{"contents": "y"}])
