@@ -8,22 +8,12 @@ from __future__ import annotations
 
 import collections
 import contextvars
-import math
 import sys
 import threading
+import time
 
 from .render import inert_markdown
 from .response import GeminiResponse, final_markdown
-
-# The live HTML sits in a div with the classes JupyterLab puts on its own Markdown
-# output, so every rule (child selectors such as ``.jp-RenderedHTMLCommon > pre``
-# too) applies as to the final output; on the widget itself they lose to the
-# widget's font size and line height. width: auto, not JupyterLab's 100%: the final
-# output is a shrinking flex item, and 100% plus its 20px right padding overflows.
-# Blocks that JupyterLab's Markdown styles give a top margin (the others have a
-# bottom margin only).
-_TOP_MARGIN_BLOCKS = ("<h1", "<h2", "<h3", "<h4", "<h5", "<h6", "<hr", "<blockquote")
-MARKDOWN_DIV = '<div class="jp-RenderedHTMLCommon jp-RenderedMarkdown jp-OutputArea-output" style="width: auto">'
 
 
 def choose_view(shell, *, allow_images: bool = False):
@@ -53,17 +43,27 @@ def final_bundle(response: GeminiResponse, *, allow_images: bool = False) -> tup
 
 
 class LiveView:
-    """An ipywidgets view that grows as chunks arrive, then becomes static Markdown.
+    """A live widget that grows as chunks arrive, then becomes static Markdown.
 
-    Chunks are queued by the stream loop and painted by one painter thread at
+    Chunks are queued by the stream loop and painted by one painter thread, at
     most ``frame_seconds`` apart, so a burst of tiny chunks costs one render.
-    The first chunk is painted at once. Finished blocks are rendered once and
-    moved into frozen child widgets of about ``segment_chars``; each update
-    sends only the open segment and the tail, not the whole answer.
+    Finished blocks are rendered once and sent once (``live.LiveAnswer``
+    appends them); each paint sends them and the re-rendered open tail only.
+
+    Two limits keep the view from costing the stream anything:
+
+    - nothing is shown for ``grace_seconds``: an answer complete by then goes
+      straight to its final output (a widget that lives for less than a frame or
+      two is pure cost, and flickers). Gemini's first token takes far longer, so
+      a real answer always streams into a view that is already there;
+    - the painter takes at most ``cpu_share`` of the time: if chunks come faster
+      than that can render (a local server can send 200 KB a second), paints
+      grow further apart; the stream never waits, and the final output catches up.
     """
 
     frame_seconds = 1 / 15
-    segment_chars = 8192
+    grace_seconds = 0.02
+    cpu_share = 0.1
 
     def __init__(self, *, allow_images: bool = False):
         self.allow_images = allow_images
@@ -71,35 +71,21 @@ class LiveView:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._painter = None
-        self._segment = ""  # finished HTML not yet moved into a frozen widget
-        self._rate = 0.0  # finished HTML per paint (moving average)
-        self._frozen = 0  # frozen segment widgets so far
+        self._widget = None
+        self._handle = None
+        self._status = ""
+        self._status_sent = ""
+        self._tail_sent = ""
         self.paints = 0
 
     # -- called by the stream loop ------------------------------------------
     def start(self, label: str) -> None:
-        import ipywidgets
-        from IPython.display import display
-        from ipywidgets.widgets.widget_string import HTMLStyle
-
         from .render import IncrementalRenderer
 
         self._renderer = IncrementalRenderer(allow_images=self.allow_images)
-        # One Layout and one style shared by every widget, classes set at creation:
-        # fewer comm_opens and no class updates (about 3 KB less per cell).
-        # No widget margins: the swap to the final output must not move anything.
-        self._layout, self._style = ipywidgets.Layout(margin="0"), HTMLStyle()
-        self._live = self._html_widget("", "gemini-magic-live")
-        self._status = ipywidgets.HTML(
-            value=_status_html(f"⏳ asking {label}…"),
-            layout=self._layout,
-            style=self._style,
-            _dom_classes=("gemini-magic-status",),
-        )
-        self._box = ipywidgets.VBox([self._live, self._status], layout=self._layout, _dom_classes=("gemini-magic",))
-        self._handle = display(self._box, display_id=True)
-        # The painter sends comm messages; give it this cell's context so they
-        # carry the cell's parent header like any other output.
+        self._status = _status_html(f"⏳ asking {label}…")
+        # The painter sends comm messages and displays; give it this cell's context
+        # so they carry the cell's parent header like any other output.
         context = contextvars.copy_context()
         self._painter = threading.Thread(target=context.run, args=(self._paint_loop,), daemon=True, name="gemini-painter")
         self._painter.start()
@@ -110,70 +96,89 @@ class LiveView:
             self._wake.set()
 
     def retrying(self, attempt: int, attempts: int, reason: str) -> None:
-        self._status.value = _status_html(f"↻ {reason} ({attempt}/{attempts})…")
+        self._status = _status_html(f"↻ {reason} ({attempt}/{attempts})…")
+        self._wake.set()
 
     def finish(self, response: GeminiResponse) -> None:
+        from IPython.display import display
+
         self._stop_painter()
         bundle, metadata = final_bundle(response, allow_images=self.allow_images)
+        if self._handle is None:
+            display(bundle, raw=True, metadata=metadata)  # done within the grace: no live view was needed
+            return
         # Same display_id: the widget's slot becomes the static output a saved
         # notebook keeps (a widget alone reopens as "model not found").
         self._handle.update(bundle, raw=True, metadata=metadata)
-        for widget in (*self._box.children, self._box):
-            _close(widget)
+        _close(self._widget)
 
     # -- painter thread -----------------------------------------------------
     def _paint_loop(self) -> None:
+        if self._stopping.wait(self.grace_seconds):
+            return
+        try:
+            self._show()
+        except Exception:  # no live view then; the final output still lands
+            if self._widget is not None:
+                _close(self._widget)
+            self._handle = None
+            return
         while True:
             self._wake.wait()
             if self._stopping.is_set():
                 return
             self._wake.clear()
+            cpu = time.thread_time()
             try:
                 self._paint()
             except Exception as error:  # a paint must never kill the stream
-                self._status.value = _status_html(f"(live view stopped: {type(error).__name__})")
+                self._send(status=_status_html(f"(live view stopped: {type(error).__name__})"))
                 return
-            # Coalesce: gather what arrives during one frame into the next paint.
-            if self._stopping.wait(self.frame_seconds):
+            # Coalesce what arrives meanwhile into the next paint, and keep to the CPU share.
+            pause = max(self.frame_seconds, (time.thread_time() - cpu) / self.cpu_share)
+            if self._stopping.wait(pause):
                 return
+
+    def _show(self) -> None:
+        from IPython.display import display
+
+        from .live import LiveAnswer
+
+        # No widget margins: the swap to the final output must not move anything.
+        self._widget = LiveAnswer(layout={"margin": "0"})
+        self._send(status=self._status)
+        self._handle = display(self._widget, display_id=True)
+        self._wake.set()  # paint what came during the grace at once
 
     def _paint(self) -> None:
-        renderer = self._renderer
         queue = self._queue
-        if self.paints == 0:
-            self._status.value = _status_html("▍ streaming…")
-        while queue:
-            renderer.feed(queue.popleft())
-        frozen = renderer.take_frozen()
-        if frozen:
-            # Every paint resends the open segment: freeze it once resending costs more
-            # than a new child widget (~900 B), i.e. at sqrt(2 * 900 * HTML added per paint).
-            self._rate = 0.7 * self._rate + 0.3 * len(frozen) if self._rate else len(frozen)
-            threshold = min(self.segment_chars, max(512, math.sqrt(1800 * self._rate)))
-            self._segment += frozen
-            if len(self._segment) >= threshold:
-                self._freeze_segment()
-        self._live.value = _markdown_div(self._segment + renderer.tail_html(), first=self._frozen == 0, last=True)
-        self.paints += 1
+        finished, tail = "", None
+        if queue:
+            renderer = self._renderer
+            if self.paints == 0:
+                self._status = _status_html("▍ streaming…")
+            while queue:
+                renderer.feed(queue.popleft())
+            finished, tail = renderer.take_frozen(), renderer.tail_html()
+            if not finished and tail == self._tail_sent:
+                tail = None  # nothing new to show
+            else:
+                self._tail_sent = tail
+                self.paints += 1
+        self._send(finished=finished, tail=tail, status=self._status)
 
-    def _freeze_segment(self) -> None:
-        segment = _markdown_div(self._segment, first=self._frozen == 0, last=False)
-        frozen = self._html_widget(segment, "gemini-magic-frozen")
-        self._frozen += 1
-        self._segment = ""
-        children = self._box.children
-        self._box.children = (*children[:-2], frozen, *children[-2:])
+    def _send(self, *, finished: str = "", tail=None, status: str) -> None:
+        if status == self._status_sent:
+            status = None
+        else:
+            self._status_sent = status
+        self._widget.update(finished=finished, tail=tail, status=status)
 
     def _stop_painter(self) -> None:
         self._stopping.set()
         self._wake.set()
         if self._painter is not None:
             self._painter.join()
-
-    def _html_widget(self, value: str, css_class: str):
-        import ipywidgets
-
-        return ipywidgets.HTML(value=value, layout=self._layout, style=self._style, _dom_classes=(css_class,))
 
 
 class TextView:
@@ -209,24 +214,7 @@ def _close(widget) -> None:
             part.close()
 
 
-def _markdown_div(html: str, *, first: bool, last: bool) -> str:
-    # Empty divs take JupyterLab's ``> *:first-child`` / ``> *:last-child`` margin
-    # rules, so blocks at a segment's edges keep the margins they have in the
-    # one-piece final output. The last segment ends like the final output (whose
-    # last child is the footer line); a frozen one ends with no extra margin.
-    if first:
-        lead = ""
-    elif html.lstrip().startswith(_TOP_MARGIN_BLOCKS):
-        # Margins do not collapse across widgets: take back the previous block's
-        # bottom margin (1em) that the final output would have collapsed into this one.
-        lead = '<div style="margin: 0 0 -1em 0"></div>'
-    else:
-        lead = "<div></div>"
-    end = "<div></div>" if last else '<div style="margin: 0"></div>'
-    return f"{MARKDOWN_DIV}{lead}{html}{end}</div>"
-
-
 def _status_html(text: str) -> str:
     """The status line, shaped like the final output's footer line (same height)."""
     escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return f"{MARKDOWN_DIV}<p><sub>{escaped}</sub></p></div>"
+    return f"<sub>{escaped}</sub>"

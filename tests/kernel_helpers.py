@@ -34,9 +34,43 @@ class Execution:
     def status(self):
         return self.reply["content"]["status"]
 
+    def final_output(self) -> dict:
+        """Content of the answer's final static output: the update of the live view's
+        slot, or (an answer complete before a live view was needed) a plain display."""
+        finals = [m for m in self.of_type("display_data", "update_display_data") if "text/markdown" in m["content"]["data"]]
+        assert finals, [m["msg_type"] for m in self.messages]
+        return finals[-1]["content"]
+
+    def live_records(self) -> list:
+        """What the live widget showed, decoded as the front end does: ("p", finished, tail)
+        for each paint and ("s", status, "") for each status line, in order."""
+        from gemini_magic.live import decode_stream
+
+        streams: dict = {}
+        for m in self.of_type("comm_msg"):
+            if m["content"]["data"].get("method") == "custom" and m.get("buffers"):
+                streams.setdefault(m["content"]["comm_id"], []).extend(m["buffers"])
+        return [record for buffers in streams.values() for record in decode_stream(buffers)]
+
+    def live_paints(self) -> list:
+        """The live-view messages that showed answer text (at least one paint each), in order."""
+        from gemini_magic.live import decode_records
+        import zlib
+
+        inflaters, shown = {}, []
+        for m in self.of_type("comm_msg"):
+            if m["content"]["data"].get("method") != "custom" or not m.get("buffers"):
+                continue
+            inflate = inflaters.setdefault(m["content"]["comm_id"], zlib.decompressobj())
+            text = "".join(inflate.decompress(bytes(b)).decode("utf-8") for b in m["buffers"])
+            records, _ = decode_records(text)
+            if any(kind == "p" and (finished or tail) for kind, finished, tail in records):
+                shown.append(m)
+        return shown
+
     def bytes_sent(self) -> int:
         """Size of what the front end received: the JSON of each message's content."""
-        return sum(len(json.dumps(m["content"]).encode()) for m in self.messages)
+        return sum(len(json.dumps(m["content"]).encode()) + sum(len(b) for b in m.get("buffers") or ()) for m in self.messages)
 
 
 class Kernel:

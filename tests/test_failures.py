@@ -50,8 +50,7 @@ def assert_one_line_message(run, *phrases):
 
 
 def final_markdown(run):
-    (final,) = run.of_type("update_display_data")
-    return final["content"]["data"]["text/markdown"]
+    return run.final_output()["data"]["text/markdown"]
 
 
 @pytest.mark.parametrize(
@@ -82,11 +81,7 @@ def test_429_and_503_are_retried_with_backoff_and_shown_as_retrying(kernel, gemi
     run, fields = run_failing(kernel, "status=429 fail_times=2 tag=retry")
     assert run.status == "ok" and fields["error"] is None and fields["finish"] == "STOP"
     assert len([r for r in gemini_server.requests if "Generate" in r.path]) == 3
-    statuses = [
-        m["content"]["data"]["state"]["value"]
-        for m in run.of_type("comm_msg")
-        if "value" in m["content"]["data"].get("state", {})
-    ]
+    statuses = [status for kind, status, _ in run.live_records() if kind == "s"]
     assert any("retrying" in value and "(1/2)" in value for value in statuses)
     assert any("retrying" in value and "(2/2)" in value for value in statuses)
 
@@ -165,7 +160,7 @@ def test_interrupt_mid_stream_keeps_the_partial_answer_and_ends_static(gemini_se
         updates = 0
         while updates < 5:  # wait until the answer is visibly streaming
             msg = client.get_iopub_msg(timeout=30)
-            if msg["msg_type"] == "comm_msg" and msg["content"]["data"].get("state", {}).get("value"):
+            if msg["msg_type"] == "comm_msg" and msg["content"]["data"].get("method") == "custom":
                 updates += 1
         kernel.manager.interrupt_kernel()
         final = None

@@ -207,13 +207,13 @@ def test_in_a_notebook_text_and_json_are_shown_as_written_and_code_goes_to_a_new
         assert kernel.execute("%load_ext gemini_magic").status == "ok"
 
         run = kernel.execute("%%gemini -f text\n*not emphasis* [[offline echo=1]]")
-        (final,) = run.of_type("update_display_data")
-        assert final["content"]["data"]["text/markdown"].startswith("```text\n*not emphasis*\n```\n")
+        final = run.final_output()
+        assert final["data"]["text/markdown"].startswith("```text\n*not emphasis*\n```\n")
         assert kernel.value("_gemini.text") == "*not emphasis*"
 
         run = kernel.execute("%%gemini -f json\nGive me JSON.")
-        (final,) = run.of_type("update_display_data")
-        assert final["content"]["data"]["text/markdown"].startswith('```json\n{\n  "demo": true,\n')  # indented to read
+        final = run.final_output()
+        assert final["data"]["text/markdown"].startswith('```json\n{\n  "demo": true,\n')  # indented to read
 
         run = kernel.execute("%%gemini -f code\nWrite a function.")
         (payload,) = run.reply["content"]["payload"]

@@ -9,6 +9,8 @@ from nbclient import NotebookClient
 from conftest import TEST_KEY, expected_answer
 from kernel_helpers import gemini_kernel
 
+from gemini_magic.render import render_html
+
 pytestmark = pytest.mark.kernel
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,16 +25,6 @@ def kernel(gemini_server):
         yield kernel
 
 
-def live_updates(run):
-    """The widget value updates the live view sent, in order."""
-    updates = []
-    for msg in run.of_type("comm_msg"):
-        data = msg["content"]["data"]
-        if data.get("method") == "update" and "value" in data.get("state", {}):
-            updates.append(msg)
-    return updates
-
-
 def test_a_paced_answer_streams_in_many_updates_then_ends_as_static_markdown(kernel, gemini_server):
     run = kernel.execute(f"%%gemini --out answer\n{PACED_PROMPT}")
     assert run.status == "ok", run.messages
@@ -44,8 +36,11 @@ def test_a_paced_answer_streams_in_many_updates_then_ends_as_static_markdown(ker
     assert WIDGET_VIEW in shown["content"]["data"]
     (final,) = run.of_type("update_display_data")
     final_index = run.messages.index(final)
-    intermediate = [m for m in live_updates(run) if run.messages.index(m) < final_index and m["content"]["data"]["state"]["value"]]
+    intermediate = [m for m in run.live_paints() if run.messages.index(m) < final_index]
     assert len(intermediate) >= 5, f"only {len(intermediate)} intermediate updates"
+    # Each finished block was sent once, in order: together they begin the answer's one-shot HTML.
+    finished = "".join(html for kind, html, _ in run.live_records() if kind == "p")
+    assert finished and render_html(expected).startswith(finished)
 
     # ...and the same display slot ends as Markdown of the whole answer, plus a footer.
     assert final["content"]["transient"]["display_id"] == shown["content"]["transient"]["display_id"]

@@ -1,0 +1,77 @@
+// The live answer's front end (an anywidget ESM module; gemini_magic/live.py is its kernel side).
+// The kernel sends one deflate stream, flushed per paint, as message buffers. Inflated, it is
+// records ending in "\0": "p<finished>\x01<tail>" is one paint (append the finished blocks, replace
+// the open tail: one record, so no frame shows half of it); "s<html>" sets the status line.
+// The HTML is already sanitized (nh3) in the kernel.
+const MD = "jp-RenderedHTMLCommon jp-RenderedMarkdown jp-OutputArea-output gemini-magic-live";
+
+function initialize({ model }) {
+  // Decoded once per model, so every view (and a view made later) shows the whole answer.
+  const live = { body: [], tail: "", status: "", views: new Set() };
+  model.set("_live", live);
+  if (typeof DecompressionStream === "undefined") {
+    live.status = "<sub>(this browser cannot show the live view; the answer appears when it ends)</sub>";
+    return;
+  }
+  const inflate = new DecompressionStream("deflate");
+  const writer = inflate.writable.getWriter();
+  const reader = inflate.readable.pipeThrough(new TextDecoderStream()).getReader();
+  let pending = "";
+  (async () => {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      pending += value;
+      let end;
+      while ((end = pending.indexOf("\0")) >= 0) {
+        const kind = pending[0], record = pending.slice(1, end);
+        pending = pending.slice(end + 1);
+        let html = record;
+        if (kind === "p") {
+          const cut = record.indexOf("\x01");
+          html = record.slice(0, cut);
+          live.body.push(html);
+          live.tail = record.slice(cut + 1);
+        } else live.status = html;
+        for (const view of live.views) view(kind, html);
+      }
+    }
+  })();
+  model.on("msg:custom", (_msg, buffers) => {
+    for (const b of buffers) {
+      writer.write(ArrayBuffer.isView(b) ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : new Uint8Array(b));
+    }
+  });
+}
+
+function render({ model, el }) {
+  const live = model.get("_live");
+  // One div with JupyterLab's Markdown classes, like the final output, whose last child is
+  // the footer line; here the status line takes its place, so the swap moves nothing.
+  const md = document.createElement("div");
+  md.className = MD;
+  md.style.width = "auto";
+  const status = document.createElement("p");
+  let tail = [];
+  const parse = (html) => {
+    const t = document.createElement("template");
+    t.innerHTML = html;
+    return [...t.content.childNodes];
+  };
+  const show = (kind, html) => {
+    if (kind === "s") { status.innerHTML = html; return; }
+    for (const node of tail) node.remove();
+    if (html) status.before(...parse(html));
+    tail = parse(live.tail);
+    status.before(...tail);
+  };
+  el.classList.add("gemini-magic");
+  md.append(...parse(live.body.join("")), status);
+  el.append(md);
+  show("s", live.status);
+  show("p", "");
+  live.views.add(show);
+  return () => live.views.delete(show);
+}
+
+export default { initialize, render };
