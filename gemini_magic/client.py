@@ -157,7 +157,7 @@ def _generation_config(request: Request):
         thinking = types.ThinkingConfig(
             thinking_budget=request.thinking_budget, include_thoughts=request.include_thoughts or None
         )
-    return types.GenerateContentConfig(
+    fields = dict(
         system_instruction=request.system,
         temperature=request.temperature,
         max_output_tokens=request.max_tokens,
@@ -166,6 +166,9 @@ def _generation_config(request: Request):
         thinking_config=thinking,
         tools=[types.Tool(google_search=types.GoogleSearch())] if request.search else None,
     )
+    if all(value is None for value in fields.values()):
+        return None  # the same request, and the SDK then does less for every chunk
+    return types.GenerateContentConfig(**fields)
 
 
 def _contents(request: Request):
@@ -248,7 +251,11 @@ def retry_policy(request: Request, on_retry) -> dict:
 
 def _open(client, request: Request, stream: bool):
     config = _generation_config(request)
-    contents = _contents(request)
+    parts = request.parts or (request.prompt,)
+    if not request.history and len(parts) == 1 and isinstance(parts[0], str):
+        contents = parts[0]  # the same request: the SDK sends a lone string as one user text part
+    else:
+        contents = _contents(request)
     if not stream:
         answer = client.models.generate_content(model=request.model, contents=contents, config=config)
         return iter(()), answer
@@ -480,9 +487,7 @@ def _shared_config(request: Request):
     last = _last_config
     if last is not None and last[0] == key:
         return last[1]
-    config = _generation_config(request)
-    if not config.model_dump(exclude_none=True):
-        config = None  # nothing to say: the SDK skips converting it (another ~0.2 ms a request)
+    config = _generation_config(request)  # None when there is nothing to say
     _last_config = (key, config)
     return config
 

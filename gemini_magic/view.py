@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import contextvars
+import queue
 import sys
 import threading
 import time
@@ -56,14 +57,16 @@ class LiveView:
       straight to its final output (a widget that lives for less than a frame or
       two is pure cost, and flickers). Gemini's first token takes far longer, so
       a real answer always streams into a view that is already there;
-    - the painter takes at most ``cpu_share`` of the time: if chunks come faster
-      than that can render (a local server can send 200 KB a second), paints
-      grow further apart; the stream never waits, and the final output catches up.
+    - the painter takes at most ``cpu_share`` of the time: each paint renders only
+      as much new text as that share of the time since the last paint pays for
+      (at the measured cost per character). If chunks come faster than that (a
+      local server can send 200 KB a second, Gemini about 1 KB), the live view
+      falls behind; the stream never waits, and the final output catches up.
     """
 
     frame_seconds = 1 / 15
     grace_seconds = 0.02
-    cpu_share = 0.1
+    cpu_share = 0.05
 
     def __init__(self, *, allow_images: bool = False):
         self.allow_images = allow_images
@@ -76,6 +79,8 @@ class LiveView:
         self._status = ""
         self._status_sent = ""
         self._tail_sent = ""
+        self._cost_per_char = 1e-6  # painter CPU seconds per character rendered (measured)
+        self._last_paint = 0.0
         self.paints = 0
 
     # -- called by the stream loop ------------------------------------------
@@ -87,8 +92,7 @@ class LiveView:
         # The painter sends comm messages and displays; give it this cell's context
         # so they carry the cell's parent header like any other output.
         context = contextvars.copy_context()
-        self._painter = threading.Thread(target=context.run, args=(self._paint_loop,), daemon=True, name="gemini-painter")
-        self._painter.start()
+        self._painter = _Painter.submit(lambda: context.run(self._paint_loop))
 
     def add(self, text: str) -> None:
         self._queue.append(text)
@@ -114,6 +118,7 @@ class LiveView:
 
     # -- painter thread -----------------------------------------------------
     def _paint_loop(self) -> None:
+        self._last_paint = time.perf_counter()
         if self._stopping.wait(self.grace_seconds):
             return
         try:
@@ -153,19 +158,30 @@ class LiveView:
     def _paint(self) -> None:
         queue = self._queue
         finished, tail = "", None
+        now, cpu = time.perf_counter(), time.thread_time()
         if queue:
             renderer = self._renderer
             if self.paints == 0:
                 self._status = _status_html("▍ streaming…")
-            while queue:
-                renderer.feed(queue.popleft())
+            # Render what this paint's share of the time pays for; the rest waits its turn.
+            allowed = max(1.0, self.cpu_share * (now - self._last_paint) / self._cost_per_char)
+            fed = 0
+            while queue and fed < allowed:
+                piece = queue.popleft()
+                renderer.feed(piece)
+                fed += len(piece)
             finished, tail = renderer.take_frozen(), renderer.tail_html()
+            spent = time.thread_time() - cpu
+            self._cost_per_char = 0.5 * self._cost_per_char + 0.5 * max(spent / fed, 1e-8)
+            if queue:
+                self._wake.set()  # the rest is painted next time, even if no chunk comes
             if not finished and tail == self._tail_sent:
                 tail = None  # nothing new to show
             else:
                 self._tail_sent = tail
                 self.paints += 1
         self._send(finished=finished, tail=tail, status=self._status)
+        self._last_paint = now
 
     def _send(self, *, finished: str = "", tail=None, status: str) -> None:
         if status == self._status_sent:
@@ -178,7 +194,7 @@ class LiveView:
         self._stopping.set()
         self._wake.set()
         if self._painter is not None:
-            self._painter.join()
+            self._painter.wait()
 
 
 class TextView:
@@ -205,6 +221,40 @@ class TextView:
         end = "\n" if response.text and not response.text.endswith("\n") else ""
         self.out.write(f"{end}\n[{response.footer()}]\n")
         self.out.flush()
+
+
+class _Painter(threading.Thread):
+    """A daemon painter thread, kept between cells: starting a thread costs about
+    0.2 ms a cell, and a daemon never holds up the kernel's exit."""
+
+    idle: list = []
+
+    def __init__(self):
+        super().__init__(daemon=True, name="gemini-painter")
+        self.jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self.start()
+
+    @classmethod
+    def submit(cls, job) -> threading.Event:
+        """Run ``job`` on an idle painter; the event is set when it has returned."""
+        try:
+            painter = cls.idle.pop()
+        except IndexError:
+            painter = cls()
+        done = threading.Event()
+        painter.jobs.put((job, done))
+        return done
+
+    def run(self) -> None:
+        while True:
+            job, done = self.jobs.get()
+            try:
+                job()
+            except Exception:  # a live view failing must not take the painter with it
+                pass
+            finally:
+                done.set()
+                self.idle.append(self)
 
 
 def _close(widget) -> None:

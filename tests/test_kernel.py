@@ -62,6 +62,24 @@ def test_every_widget_is_closed_when_the_answer_ends(kernel):
     assert opened and opened == closed
 
 
+def test_an_answer_complete_within_a_frame_or_two_goes_straight_to_its_final_output(kernel, gemini_server):
+    # A widget shown for a few milliseconds costs more than the answer and only flickers.
+    prompt = "Short. [[offline chunks=5 delay=0]]"
+    run = kernel.execute(f"%%gemini\n{prompt}")
+    assert run.status == "ok"
+    assert run.of_type("comm_open", "comm_msg", "update_display_data") == []
+    (final,) = run.of_type("display_data")
+    assert final["content"]["data"]["text/plain"].startswith(expected_answer(gemini_server, prompt))
+
+
+def test_the_live_view_says_what_it_is_doing_before_the_first_chunk(kernel):
+    # Gemini can think for seconds before its first token: the view is there meanwhile.
+    run = kernel.execute("%%gemini\nThink first. [[offline latency=0.3 chunks=3 delay=0.1]]")
+    assert run.status == "ok"
+    statuses = [status for kind, status, _ in run.live_records() if kind == "s"]
+    assert "asking" in statuses[0] and "streaming" in statuses[1]
+
+
 def test_the_answer_is_not_echoed_to_out(kernel):
     run = kernel.execute("%%gemini\nHello")
     assert run.of_type("execute_result") == []

@@ -1,0 +1,92 @@
+"""The live view's wire: what the kernel sends the front end while an answer streams."""
+
+import time
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gemini_magic.live import LiveAnswer, decode_stream
+from gemini_magic.render import render_html
+from gemini_magic.view import LiveView
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+class RecordedAnswer(LiveAnswer):
+    """The live widget, keeping the buffers it sends instead of needing a front end."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.messages = []
+
+    def send(self, content, buffers=None):
+        self.messages.append(b"".join(bytes(b) for b in buffers))
+
+
+html_text = st.text(alphabet=st.characters(codec="utf-8"), max_size=60)
+updates = st.lists(
+    st.one_of(
+        st.tuples(st.just("p"), html_text, html_text),
+        st.tuples(st.just("s"), html_text, st.just("")),
+    ),
+    min_size=1,
+    max_size=20,
+)
+
+
+@given(updates)
+def test_the_front_end_decodes_exactly_what_was_sent(sequence):
+    widget = RecordedAnswer()
+    for kind, first, second in sequence:
+        if kind == "p":
+            widget.update(finished=first, tail=second)
+        else:
+            widget.update(status=first)
+    clean = [
+        (kind, a.replace("\0", "\ufffd").replace("\x01", "\ufffd"), b.replace("\0", "\ufffd").replace("\x01", "\ufffd"))
+        for kind, a, b in sequence
+    ]
+    assert decode_stream(widget.messages) == clean
+    widget.close()
+
+
+def test_one_update_is_one_message_with_status_and_paint_together():
+    widget = RecordedAnswer()
+    widget.update(finished="<p>a</p>", tail="<p>b", status="<sub>streaming…</sub>")
+    widget.update()  # nothing to say: nothing sent
+    assert len(widget.messages) == 1
+    assert decode_stream(widget.messages) == [("s", "<sub>streaming…</sub>", ""), ("p", "<p>a</p>", "<p>b")]
+    widget.close()
+
+
+def test_a_paint_costs_about_its_new_text_however_long_the_answer():
+    html = render_html(README.read_text())  # real prose, not a repeated filler
+    widget = RecordedAnswer()
+    blocks = html.split("\n\n")
+    for block in blocks:
+        widget.update(finished=block + "\n\n", tail="<p>the open paragraph, sent again with every paint</p>")
+    sizes = [len(m) for m in widget.messages]
+    # Compressed as one stream: the whole answer costs well under its HTML...
+    assert sum(sizes) < 0.5 * len(html.encode())
+    # ...and the last paints cost no more than the first ones, though the answer is long by then.
+    assert sum(sizes[-10:]) <= 2 * sum(sizes[:10]) + 200
+    widget.close()
+
+
+def test_a_paint_renders_only_what_its_share_of_the_time_pays_for():
+    view = LiveView()
+    view.start("model")
+    view._stop_painter()  # drive the paints by hand
+    view._widget = RecordedAnswer()
+    for _ in range(200):
+        view.add("twenty characters.. ")
+    view._cost_per_char = 1e-6
+    view._last_paint = time.perf_counter() - 0.02  # 20 ms since the last paint: 1 ms of CPU at a 5% share
+    view._paint()
+    left = len(view._queue)
+    assert 0 < left < 200  # about 1,000 characters painted; the rest waits
+    assert view._wake.is_set()  # ...and is painted next time even if no chunk comes
+    (paint,) = [r for r in decode_stream(view._widget.messages) if r[0] == "p"]
+    assert "twenty characters" in paint[1] + paint[2]
+    view._widget.close()
