@@ -11,13 +11,21 @@ from __future__ import annotations
 
 import re
 import threading
+import uuid
 import zlib
 from importlib import resources
 
 import anywidget
 import traitlets
 
-_ESM = resources.files(__package__).joinpath("live_answer.js").read_text(encoding="utf-8")
+def _compact(source: str) -> str:
+    """The module without its comment lines and indentation: it is sent with every cell.
+    (Safe for live_answer.js, which has no multi-line strings.)"""
+    lines = (line.strip() for line in source.splitlines())
+    return "\n".join(line for line in lines if line and not line.startswith("//"))
+
+
+_ESM = _compact(resources.files(__package__).joinpath("live_answer.js").read_text(encoding="utf-8"))
 # Record separators of the stream; never in the HTML itself (they are invisible anyway).
 _SEPARATORS = re.compile("[\x00\x01]")
 
@@ -26,9 +34,11 @@ class LiveAnswer(anywidget.AnyWidget):
     """One cell's live answer: HTML (already sanitized) appended as it is finished."""
 
     _esm = traitlets.Unicode(_ESM).tag(sync=True)
+    _stream = traitlets.Unicode().tag(sync=True)  # names this answer's stream in the front end
+
 
     def __init__(self, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(_stream=uuid.uuid4().hex, **kwargs)
         self._deflate = zlib.compressobj(6)
         self._lock = threading.Lock()  # the painter thread and a retry may both send
         self.sent = 0  # compressed bytes sent

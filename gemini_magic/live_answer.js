@@ -5,13 +5,19 @@
 // The HTML is already sanitized (nh3) in the kernel.
 const MD = "jp-RenderedHTMLCommon jp-RenderedMarkdown jp-OutputArea-output gemini-magic-live";
 
+// Each model's decoded answer, by its _stream id: kept here, not in the model's attributes,
+// which a notebook save (with widget state) would try to serialize.
+const LIVE = new Map();
+
 function initialize({ model }) {
   // Decoded once per model, so every view (and a view made later) shows the whole answer.
+  const id = model.get("_stream");
   const live = { body: [], tail: "", status: "", views: new Set() };
-  model.set("_live", live);
+  LIVE.set(id, live);
+  const forget = () => LIVE.delete(id);
   if (typeof DecompressionStream === "undefined") {
     live.status = "<sub>(this browser cannot show the live view; the answer appears when it ends)</sub>";
-    return;
+    return forget;
   }
   const inflate = new DecompressionStream("deflate");
   const writer = inflate.writable.getWriter();
@@ -42,10 +48,11 @@ function initialize({ model }) {
       writer.write(ArrayBuffer.isView(b) ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : new Uint8Array(b));
     }
   });
+  return forget;
 }
 
 function render({ model, el }) {
-  const live = model.get("_live");
+  const live = LIVE.get(model.get("_stream"));
   // One div with JupyterLab's Markdown classes, like the final output, whose last child is
   // the footer line; here the status line takes its place, so the swap moves nothing.
   const md = document.createElement("div");

@@ -89,8 +89,13 @@ class JupyterLab:
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 90) -> "JupyterLab":
-        for sub in ("notebooks", "runtime", "workspaces", "settings/@jupyterlab/apputils-extension"):
+        for sub in ("notebooks", "runtime", "workspaces", "settings/@jupyterlab/apputils-extension",
+                    "settings/@jupyter-widgets/jupyterlab-manager"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
+        # Save widget state with the notebook: the demanding case (every live model is serialized).
+        (self.root / "settings/@jupyter-widgets/jupyterlab-manager/plugin.jupyterlab-settings").write_text(
+            json.dumps({"saveState": True})
+        )
         # No "get Jupyter news?" toast over the page.
         (self.root / "settings/@jupyterlab/apputils-extension/notification.jupyterlab-settings").write_text(
             json.dumps({"fetchNews": "false", "checkForUpdates": False})

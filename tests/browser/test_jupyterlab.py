@@ -325,6 +325,32 @@ def test_answer_survives_save_shutdown_and_reopen(notebook):
     assert nb.page.locator(".gemini-magic").count() == 0
 
 
+def test_saving_while_an_answer_streams_keeps_streaming_and_saves_the_whole_answer(notebook):
+    """Ctrl-S mid-stream, with widget state saved too: the save succeeds, the stream goes
+    on, and the next save holds the final Markdown."""
+    nb = notebook
+    load_extension(nb)
+    nb.type(1, "%%gemini --offline\n[[offline chunks=60 chunk_chars=20 delay=0.05]] Stream while I save.")
+    nb.run(1)
+    nb.wait_mode(1, "live")
+    not_dirty = "() => !document.querySelector('.jp-mod-current.jp-mod-dirty, .lm-TabBar-tab.jp-mod-dirty')"
+    nb.page.keyboard.press("Escape")
+    nb.page.keyboard.press("Control+s")
+    nb.page.wait_for_function(not_dirty)
+    assert nb.snapshot(1)["mode"] == "live"  # saved mid-stream
+
+    nb.wait_mode(1, "final")
+    nb.wait_done(1)
+    assert nb.snapshot(1)["len"] >= 1000
+    nb.page.keyboard.press("Control+s")
+    nb.page.wait_for_function(not_dirty)
+    outputs = nb.saved()["cells"][1]["outputs"]
+    assert [o["output_type"] for o in outputs] == ["display_data"], nb.dump(outputs)
+    assert "Offline benchmark answer" in "".join(outputs[0]["data"]["text/markdown"])
+    errors = [line for line in nb.console if line.startswith(("error", "pageerror"))]
+    assert not [line for line in errors if "clone" in line.lower() or "serializ" in line.lower()], errors
+
+
 def test_unsafe_answer_does_not_run(notebook):
     """Script-carrying answers raise no dialog and leave nothing runnable, live or final."""
     nb = notebook
