@@ -23,6 +23,9 @@ function initialize({ model }) {
   const writer = inflate.writable.getWriter();
   const reader = inflate.readable.pipeThrough(new TextDecoderStream()).getReader();
   let pending = "";
+  const show = (kind, html) => {
+    for (const view of live.views) view(kind, html);
+  };
   (async () => {
     for (;;) {
       const { value, done } = await reader.read();
@@ -39,13 +42,18 @@ function initialize({ model }) {
           live.body.push(html);
           live.tail = record.slice(cut + 1);
         } else live.status = html;
-        for (const view of live.views) view(kind, html);
+        show(kind, html);
       }
     }
-  })();
+  })().catch(() => {
+    // A stream joined midway cannot be inflated: say so; the final output still replaces this view.
+    live.status = "<sub>(the live view lost its stream; the answer appears when it ends)</sub>";
+    show("s", live.status);
+  });
   model.on("msg:custom", (_msg, buffers) => {
     for (const b of buffers) {
-      writer.write(ArrayBuffer.isView(b) ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : new Uint8Array(b));
+      const bytes = ArrayBuffer.isView(b) ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : new Uint8Array(b);
+      writer.write(bytes).catch(() => {}); // a broken stream is reported once, above
     }
   });
   return forget;

@@ -411,3 +411,17 @@ def test_interrupt_from_toolbar_keeps_partial_answer(notebook):
     kept, interrupted, reason = nb.output(2).inner_text().split()
     assert interrupted == "True" and reason == "INTERRUPTED"
     assert f"({int(kept):,} characters)" in message
+
+
+def test_a_live_view_whose_stream_breaks_says_so(notebook):
+    """Bytes that do not inflate (a stream joined midway, say) give a status line, not a blank."""
+    nb = notebook
+    nb.execute(
+        0,
+        "from gemini_magic.live import LiveAnswer\n"
+        "w = LiveAnswer()\n"
+        "display(w)\n"
+        "w.send({}, buffers=[b'not a deflate stream'])",
+    )
+    nb.wait_done(0)
+    nb.cell(0).locator(".gemini-magic", has_text="lost its stream").wait_for()
