@@ -29,7 +29,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .offline import DirectiveError, _error_body, _merge, _not_found, _plan, _prompt_of
+from .offline_answers import _merge
+from .offline_directives import DirectiveError
+from .offline_errors import _error_body, _not_found
+from .offline_plan import _plan
+from .offline_request import _prompt_of
 
 _TYPE = "type.googleapis.com/google.ai.generativelanguage.v1beta."
 _ids = itertools.count(1)

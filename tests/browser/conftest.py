@@ -77,9 +77,11 @@ def _free_port() -> int:
 
 
 class JupyterLab:
-    """A JupyterLab server in its own temporary world."""
+    """A JupyterLab server in its own temporary world (or, with ``app="notebook"``,
+    Notebook 7: the same front-end components and widget extensions, another shell)."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, app: str = "lab"):
+        self.app = app
         self.root = root
         self.notebooks = root / "notebooks"
         self.token = secrets.token_hex(16)
@@ -112,12 +114,13 @@ class JupyterLab:
             PYTHONUNBUFFERED="1",
         )
         command = [
-            sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
+            sys.executable, "-m", "jupyterlab" if self.app == "lab" else "notebook", "--no-browser", "--allow-root",
             "--ip=127.0.0.1", f"--port={self.port}", "--port-retries=0",
             f"--IdentityProvider.token={self.token}",
             f"--ServerApp.root_dir={self.notebooks}",
-            "--LabApp.news_url=",
         ]  # fmt: skip
+        if self.app == "lab":
+            command.append("--LabApp.news_url=")
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
             command, cwd=self.root, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True

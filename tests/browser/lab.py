@@ -7,6 +7,7 @@ never on fixed sleeps.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from pathlib import Path
 
@@ -70,19 +71,40 @@ class Notebook:
 
     def goto(self) -> None:
         """(Re)open the notebook in a fresh workspace and wait until its kernel is idle."""
-        workspace = uuid.uuid4().hex[:8]
-        self.page.goto(self.lab.url(f"/lab/workspaces/{workspace}/tree/{self.name}?reset"))
+        if self.lab.app == "notebook":
+            self.page.goto(self.lab.url(f"/notebooks/{self.name}"))
+        else:
+            workspace = uuid.uuid4().hex[:8]
+            self.page.goto(self.lab.url(f"/lab/workspaces/{workspace}/tree/{self.name}?reset"))
         self.page.wait_for_selector(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell")
         self.page.add_script_tag(content=SNAPSHOT_JS)
         self.wait_idle()
 
     def wait_idle(self, timeout: float = 90_000) -> None:
+        if self.lab.app == "notebook":
+            self._wait_idle_notebook(timeout)
+            return
         # The toolbar's idle circle shows before a kernel exists; the status bar's
         # "(ipykernel) | Idle" only once it is connected (keys pressed earlier are lost).
         self.page.wait_for_function(
             "() => (document.querySelector('#jp-main-statusbar')?.innerText || '').includes('(ipykernel) | Idle')",
             timeout=timeout,
         )
+
+    def _wait_idle_notebook(self, timeout: float) -> None:
+        # Notebook 7 has no status bar: its kernel, idle on the server, and the toolbar's
+        # execution indicator, idle in the page.
+        deadline = time.monotonic() + timeout / 1000
+
+        def server_idle() -> bool:
+            sessions = [s for s in self.lab.api("GET", "/api/sessions") or [] if s["path"].endswith(self.name)]
+            return bool(sessions) and sessions[0]["kernel"]["execution_state"] == "idle"
+
+        while not server_idle():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the kernel of {self.name} did not become idle")
+            time.sleep(0.1)
+        self.page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', timeout=timeout)
 
     # -- cells ---------------------------------------------------------------
     def cell(self, i: int):
@@ -180,6 +202,18 @@ class Notebook:
 
     def body_text(self) -> str:
         return self.page.evaluate("() => document.body.innerText")
+
+    def save(self, timeout: float = 30) -> dict:
+        """Ctrl+S, then wait until the server has a newer file; return it (the saved notebook)."""
+        before = self.lab.api("GET", f"/api/contents/{self.name}?content=0")["last_modified"]
+        self.page.keyboard.press("Escape")
+        self.page.keyboard.press("Control+s")
+        deadline = time.monotonic() + timeout
+        while self.lab.api("GET", f"/api/contents/{self.name}?content=0")["last_modified"] == before:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.name} was not saved within {timeout} s")
+            time.sleep(0.05)
+        return self.saved()
 
     def saved(self) -> dict:
         """The notebook file as the server has it."""

@@ -297,12 +297,7 @@ def test_answer_survives_save_shutdown_and_reopen(notebook):
     answer = nb.snapshot(1)["text"]
     assert "Offline demo answer" in answer
 
-    nb.page.keyboard.press("Escape")
-    nb.page.keyboard.press("Control+s")
-    nb.page.wait_for_function(
-        "() => !document.querySelector('.jp-mod-current.jp-mod-dirty, .lm-TabBar-tab.jp-mod-dirty')"
-    )
-    saved = nb.saved()
+    saved = nb.save()
     outputs = saved["cells"][1]["outputs"]
     assert [o["output_type"] for o in outputs] == ["display_data"], nb.dump(outputs)
     assert "Offline demo answer" in "".join(outputs[0]["data"]["text/markdown"])
@@ -333,18 +328,16 @@ def test_saving_while_an_answer_streams_keeps_streaming_and_saves_the_whole_answ
     nb.type(1, "%%gemini --offline\n[[offline chunks=60 chunk_chars=20 delay=0.05]] Stream while I save.")
     nb.run(1)
     nb.wait_mode(1, "live")
-    not_dirty = "() => !document.querySelector('.jp-mod-current.jp-mod-dirty, .lm-TabBar-tab.jp-mod-dirty')"
-    nb.page.keyboard.press("Escape")
-    nb.page.keyboard.press("Control+s")
-    nb.page.wait_for_function(not_dirty)
-    assert nb.snapshot(1)["mode"] == "live"  # saved mid-stream
+    saved = nb.save()
+    assert nb.snapshot(1)["mode"] == "live"  # saved mid-stream, and still streaming
+    assert saved["cells"][1]["outputs"], "the save did not include the cell's live output"
+    states = saved["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    assert any(s["model_name"] == "AnyModel" for s in states.values()), "the live widget's state was not saved"
 
     nb.wait_mode(1, "final")
     nb.wait_done(1)
     assert nb.snapshot(1)["len"] >= 1000
-    nb.page.keyboard.press("Control+s")
-    nb.page.wait_for_function(not_dirty)
-    outputs = nb.saved()["cells"][1]["outputs"]
+    outputs = nb.save()["cells"][1]["outputs"]
     assert [o["output_type"] for o in outputs] == ["display_data"], nb.dump(outputs)
     assert "Offline benchmark answer" in "".join(outputs[0]["data"]["text/markdown"])
     errors = [line for line in nb.console if line.startswith(("error", "pageerror"))]

@@ -1,0 +1,167 @@
+"""Many prompts at once, what the user sees: the progress bar, a batch job's state, the summary."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, Callable, Optional
+
+from .many_results import PENDING, Counts, Outcome
+from .response import GeminiResponse
+
+
+class Progress:
+    """A tqdm bar: a widget in a kernel (replaced by a static summary at the end), else text."""
+
+    def __init__(self, total: int, *, label: str, widget: bool, done: int = 0, stream=None):
+        self.widget = widget
+        self.handle = None
+        self.last = done
+        kwargs = dict(total=total, desc=label, unit="item", initial=done, dynamic_ncols=True)
+        if widget:
+            from IPython.display import display
+            from tqdm.notebook import tqdm
+
+            self.bar = tqdm(display=False, **kwargs)
+            self.handle = display(self.bar.container, display_id=True)
+        else:
+            from tqdm.std import tqdm
+
+            self.bar = tqdm(file=stream or sys.stderr, mininterval=0.25, **kwargs)
+
+    def update(self, counts: Counts) -> None:
+        finished = counts.finished
+        if finished != self.last:
+            self.bar.set_postfix_str(counts.postfix(), refresh=False)
+            self.bar.update(finished - self.last)
+            self.last = finished
+
+    def finish(self, counts: Counts, bundle: Optional[tuple] = None) -> None:
+        self.update(counts)
+        self.bar.set_postfix_str(counts.postfix(), refresh=False)
+        self.bar.refresh()
+        self.bar.close()
+        if bundle is not None and self.handle is None:
+            print(bundle[0]["text/plain"], end="")
+        if self.handle is not None and bundle is not None:
+            data, metadata = bundle
+            self.handle.update(data, raw=True, metadata=metadata)
+            container = self.bar.container
+            for widget in (*container.children, container):
+                for part in (getattr(widget, "layout", None), getattr(widget, "style", None), widget):
+                    if part is not None:
+                        part.close()
+
+
+class BatchStatus:
+    """The state of a Batch API job: one line updated in place (kernel) or printed (terminal)."""
+
+    def __init__(self, *, widget: bool, count: int = 0, stream=None):
+        self.widget = widget
+        self.count = count
+        self.handle = None
+        self.stream = stream
+        self.shown = None
+        self.line = None
+        self.started = time.perf_counter()
+
+    def show(self, job) -> None:
+        state = job.state.removeprefix("JOB_STATE_")
+        elapsed = time.perf_counter() - self.started
+        requests = f" · {self.count:,} requests" if self.count else ""
+        line = f"Gemini batch job {job.name}: {state}{requests} · {elapsed:.0f} s"
+        if self.widget:
+            from IPython.display import display
+
+            data = {"text/markdown": f"<sub>⏳ {line}</sub>", "text/plain": line}
+            if self.handle is None:
+                self.handle = display(data, raw=True, display_id=True)
+            elif line != self.line:
+                self.handle.update(data, raw=True)
+            self.line = line
+        elif state != self.shown:
+            print(line, file=self.stream or sys.stdout, flush=True)
+        self.shown = state
+
+    def finish(self, counts: Counts, bundle: tuple) -> None:
+        data, metadata = bundle
+        if self.handle is not None:
+            self.handle.update(data, raw=True, metadata=metadata)
+        elif self.widget:
+            from IPython.display import display
+
+            display(data, raw=True, metadata=metadata)
+        else:
+            print(data["text/plain"], end="", file=self.stream or sys.stdout)
+
+
+def summary(outcome: Outcome, names: list[str], *, label: Callable[[int], Any] = lambda i: i) -> tuple[dict, dict]:
+    """The static output a saved notebook keeps: counts, tokens, time, failures."""
+    counts = outcome.counts
+    results = outcome.results or []
+    parts = [f"**gemini × {counts.total:,}**", f"{counts.done:,} done"]
+    if counts.failed:
+        parts.append(f"{counts.failed:,} failed")
+    if counts.reused:
+        parts.append(f"{counts.reused:,} kept from before")
+    pending = sum(1 for r in results if isinstance(r, GeminiResponse) and r.finish_reason == PENDING)
+    stopped = sum(1 for r in results if isinstance(r, GeminiResponse) and r.interrupted)
+    if pending:
+        parts.append(f"{pending:,} waiting in {outcome.job}")
+    if stopped:
+        parts.append(f"{stopped:,} not finished (interrupted)")
+    if counts.total_tokens:
+        parts.append(f"{counts.total_tokens:,} tokens ({counts.prompt_tokens:,} → {counts.response_tokens:,})")
+    parts.append(f"{outcome.elapsed:.1f} s")
+    if outcome.job:
+        parts.append(f"batch job {outcome.job}")
+    if names:
+        parts.append("in " + " and ".join(f"`{n}`" for n in names))
+    lines = [" · ".join(parts)]
+    problems = [(i, r.error) for i, r in enumerate(results) if isinstance(r, GeminiResponse) and r.error]
+    if outcome.fatal:
+        lines.append(f"> **⚠ Stopped: {_inert(outcome.fatal)}**")
+    for i, error in problems[:3]:
+        lines.append(f"> ⚠ item {_inert(repr(label(i)))}: {_inert(error)}")
+    if len(problems) > 3:
+        lines.append(f"> … and {len(problems) - 3:,} more.")
+    if problems or stopped or pending:
+        lines.append("> Run it again with the same output to send only what is missing or failed.")
+    markdown = "\n\n".join(lines) + "\n"
+    plain = markdown.replace("**", "").replace("`", "").replace("> ", "")
+    metadata = {
+        "gemini_magic": {
+            "each": {
+                "total": counts.total, "done": counts.done, "failed": counts.failed, "reused": counts.reused,
+                "tokens": counts.total_tokens, "elapsed": round(outcome.elapsed, 3),
+                "interrupted": outcome.interrupted, "batch_job": outcome.job,
+            }
+        }
+    }
+    return {"text/markdown": markdown, "text/plain": plain}, metadata
+
+
+def _inert(text: str) -> str:
+    return " ".join(str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").split())
+
+
+def problem_message(outcome: Outcome, names: list[str], *, again: str = "") -> Optional[str]:
+    """The one line that fails the cell, or None when the run is good enough to go on."""
+    kept = " and ".join(names) or "the result"
+    counts = outcome.counts
+    if outcome.job and outcome.interrupted:
+        held = f"{kept} holds placeholders naming it. " if outcome.results is not None else ""
+        again = again or f"Run the cell again (or %gemini --batch-job {outcome.job} --out NAME)"
+        return f"Left Gemini batch job {outcome.job} running at Google; {held}{again} to collect the answers."
+    if outcome.interrupted:
+        again = again or "Run the cell again"
+        return (
+            f"Interrupted: {counts.done + counts.reused:,} of {counts.total:,} answers are kept in {kept}; "
+            f"{again[0].lower()}{again[1:]} to send only the rest."
+        )
+    if outcome.fatal:
+        return f"{outcome.fatal} ({counts.done + counts.reused:,} of {counts.total:,} answers kept in {kept}.)"
+    if counts.failed and not counts.done and not counts.reused:
+        first = next((r.error for r in outcome.results if isinstance(r, GeminiResponse) and r.error), "")
+        return f"Every request failed; the first: {first}"
+    return None
