@@ -18,6 +18,7 @@ from importlib import resources
 import anywidget
 import traitlets
 
+
 def _compact(source: str) -> str:
     """The module without its comment lines and indentation: it is sent with every cell.
     (Safe for live_answer.js, which has no multi-line strings.)"""
@@ -36,12 +37,10 @@ class LiveAnswer(anywidget.AnyWidget):
     _esm = traitlets.Unicode(_ESM).tag(sync=True)
     _stream = traitlets.Unicode().tag(sync=True)  # names this answer's stream in the front end
 
-
     def __init__(self, **kwargs):
         super().__init__(_stream=uuid.uuid4().hex, **kwargs)
         self._deflate = zlib.compressobj(6)
-        self._lock = threading.Lock()  # the painter thread and a retry may both send
-        self.sent = 0  # compressed bytes sent
+        self._lock = threading.Lock()  # one deflate stream: its pieces must go out in order
 
     def update(self, *, finished: str = "", tail: str | None = None, status: str | None = None) -> None:
         """One message: set the status line (under the answer, where the final output has
@@ -54,7 +53,6 @@ class LiveAnswer(anywidget.AnyWidget):
             return
         with self._lock:
             data = self._deflate.compress(records.encode("utf-8")) + self._deflate.flush(zlib.Z_SYNC_FLUSH)
-            self.sent += len(data)
             self.send({}, buffers=[data])
 
 
