@@ -78,7 +78,6 @@ TARGETS = {
 LIVE_TYPES = ("comm_open", "comm_msg", "comm_close", "display_data")
 FINAL_TYPES = ("update_display_data",)
 NOT_OUTPUT = ("status", "execute_input")
-LIVE_CLASS = "LiveAnswer"  # the live widget's _anywidget_id ends so
 PACED_BYTES = (250, 0.02)  # chunks, seconds apart: 5,000 characters at about 1,000 a second
 PROSE_CHARS = 5000  # the prose answer: paced at 100 characters every 0.1 s, 5 s
 TTFT = 0.1  # a time to first token (Gemini's is longer) for the second first-chunk measure
@@ -206,29 +205,10 @@ def byte_split(run) -> dict:
 
 
 def first_live_value_arrival(run):
-    """perf_counter arrival of the first live-view message that shows answer text, or None.
-
-    The live widget (gemini_magic.live.LiveAnswer) sends one deflate stream per cell;
-    it is inflated here as the front end does, message by message."""
-    import zlib
-
-    from gemini_magic.live import decode_records
-
-    streams = {}
-    for message, arrived in zip(run.messages, run.arrivals):
-        content = message["content"]
-        if message["msg_type"] == "comm_open":
-            state = (content.get("data") or {}).get("state") or {}
-            if str(state.get("_anywidget_id", "")).endswith(LIVE_CLASS):
-                streams[content["comm_id"]] = [zlib.decompressobj(), ""]
-        elif message["msg_type"] == "comm_msg" and content.get("comm_id") in streams:
-            stream = streams[content["comm_id"]]
-            for buffer in message.get("buffers") or ():
-                stream[1] += stream[0].decompress(bytes(buffer)).decode("utf-8")
-            records, stream[1] = decode_records(stream[1])
-            if any(kind == "p" and (finished or tail) for kind, finished, tail in records):
-                return arrived
-    return None
+    """perf_counter arrival of the first live-view message that shows answer text, or None
+    (the widget's compressed stream inflated as the front end does: Execution.live_paints)."""
+    paints = run.live_paints()
+    return run.arrivals[run.messages.index(paints[0])] if paints else None
 
 
 def comm_counts(run) -> tuple[set, set]:

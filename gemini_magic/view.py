@@ -81,7 +81,6 @@ class LiveView:
         self._tail_sent = ""
         self._cost_per_char = 1e-6  # painter CPU seconds per character rendered (measured)
         self._last_paint = 0.0
-        self.paints = 0
 
     # -- called by the stream loop ------------------------------------------
     def start(self, label: str) -> None:
@@ -161,8 +160,7 @@ class LiveView:
         now, cpu = time.perf_counter(), time.thread_time()
         if queue:
             renderer = self._renderer
-            if self.paints == 0:
-                self._status = _status_html("▍ streaming…")
+            self._status = _STREAMING
             # Render what this paint's share of the time pays for; the rest waits its turn.
             allowed = max(1.0, self.cpu_share * (now - self._last_paint) / self._cost_per_char)
             fed = 0
@@ -179,7 +177,6 @@ class LiveView:
                 tail = None  # nothing new to show
             else:
                 self._tail_sent = tail
-                self.paints += 1
         self._send(finished=finished, tail=tail, status=self._status)
         self._last_paint = now
 
@@ -268,3 +265,6 @@ def _status_html(text: str) -> str:
     """The status line, shaped like the final output's footer line (same height)."""
     escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return f"<sub>{escaped}</sub>"
+
+
+_STREAMING = _status_html("▍ streaming…")
