@@ -220,7 +220,7 @@ def comm_counts(run) -> tuple[set, set]:
 def html_floor(chunks: int) -> float:
     """JSON bytes of the whole answer rendered to HTML once, per answer byte: what a live
     HTML view must send at least (if it shows all of it), before any widget overhead."""
-    from gemini_magic.offline import filler
+    from gemini_magic.offline.answers import filler
     from gemini_magic.render import render_html
 
     text = filler(chunks * CHUNK_CHARS)
@@ -243,48 +243,14 @@ def clock_offset() -> float:
 
 
 class FirstEventClock:
-    """Stamps (time.time()) the first event an offline-server stream writes.
+    """When the offline server wrote the first event of each answer (``server.first_events``)."""
 
-    Wraps the private ``_Exchange.stream`` of gemini_magic.offline in this
-    process only; if that name moves, the cross-check is just skipped.
-    """
-
-    def __init__(self):
-        self.stamps: list[float] = []
-        self.available = hasattr(offline, "_Exchange") and hasattr(offline._Exchange, "stream")
-        if not self.available:
-            return
-        original = offline._Exchange.stream
-        clock = self
-
-        class Writer:
-            def __init__(self, raw):
-                self.raw = raw
-                self.done = False
-
-            def write(self, data):
-                result = self.raw.write(data)
-                if not self.done and b"data: " in data:
-                    self.done = True
-                    clock.stamps.append(time.time())
-                return result
-
-            def __getattr__(self, name):
-                return getattr(self.raw, name)
-
-        def stream(exchange, plan):
-            handler = exchange.h
-            raw = handler.wfile
-            handler.wfile = Writer(raw)
-            try:
-                return original(exchange, plan)
-            finally:
-                handler.wfile = raw
-
-        offline._Exchange.stream = stream
+    def __init__(self, server):
+        self.server = server
 
     def take(self):
-        stamps, self.stamps = self.stamps, []
+        with self.server.lock:
+            stamps, self.server.first_events[:] = list(self.server.first_events), []
         return stamps[0] if stamps else None
 
 
@@ -763,8 +729,8 @@ def main(argv=None) -> int:
 
     begun = time.perf_counter()
     load_before = os.getloadavg()
-    server_clock = FirstEventClock()
     server = offline.OfflineGemini(delay=0).start()
+    server_clock = FirstEventClock(server)
     env = kernel_env(GEMINI_API_KEY=KEY, GOOGLE_GEMINI_BASE_URL=server.url)
     results = {
         "mode": "quick" if args.quick else "full",

@@ -257,7 +257,7 @@ def _key(key: str):
 
 def describe_value(value: Any, spec: str = "", *, max_chars: int = MAX_CHARS, max_rows: int = MAX_ROWS) -> str:
     """The text a (non-image) value puts in the prompt, bounded."""
-    kind = _pandas_kind(value)
+    kind = pandas_kind(value)
     if kind and not spec:
         return _frame_markdown(value, kind, max_rows)
     try:
@@ -273,7 +273,7 @@ def _bounded(text: str, max_chars: int) -> str:
     return text[:max_chars] + f"\n[… truncated: the first {max_chars:,} of {len(text):,} characters]\n"
 
 
-def _pandas_kind(value: Any) -> str:
+def pandas_kind(value: Any) -> str:
     """"DataFrame" or "Series" for pandas values (and subclasses), else "" (pandas is never imported)."""
     for cls in type(value).__mro__:
         if cls.__name__ in ("DataFrame", "Series") and cls.__module__.split(".", 1)[0] == "pandas":

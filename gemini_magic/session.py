@@ -72,7 +72,7 @@ def run(request: Request, view, *, stream: bool = True) -> GeminiResponse:
         deltas.close()
 
     if error is None and not interrupted:
-        error = _policy_message(finish_reason, block_reason, safety)
+        error = policy_message(finish_reason, block_reason, safety)
         if block_reason:
             finish_reason = f"BLOCKED:{block_reason}"
 
@@ -92,7 +92,7 @@ def run(request: Request, view, *, stream: bool = True) -> GeminiResponse:
     return response
 
 
-def _policy_message(finish_reason, block_reason, safety) -> Optional[str]:
+def policy_message(finish_reason, block_reason, safety) -> Optional[str]:
     """A short message for answers Gemini refused or cut, else None."""
     if block_reason:
         return (

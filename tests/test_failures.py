@@ -25,7 +25,7 @@ def kernel(gemini_server):
 
 def answer_chunks(n, total=10):
     """The text of the first n chunks of a chunks=total answer, as the server streams it."""
-    from gemini_magic.offline import filler
+    from gemini_magic.offline.answers import filler
 
     return filler(total * CHUNK)[: n * CHUNK]
 

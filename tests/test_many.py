@@ -18,7 +18,7 @@ from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
 import gemini_magic
-from gemini_magic.many import RateLimiter
+from gemini_magic.many.limits import RateLimiter
 
 ECHO = "[[offline echo=1]]"
 NAMES = ("xs", "reviews", "df", "res", "summaries", "other")

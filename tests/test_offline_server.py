@@ -14,7 +14,8 @@ import pytest
 from google import genai
 from google.genai import errors, types
 
-from gemini_magic.offline import REDACTED, OfflineGemini, shared_server
+from gemini_magic.offline import OfflineGemini, shared_server
+from gemini_magic.secrets import REDACTED
 
 MODEL = "gemini-2.5-flash"
 KEY = "test-key-do-not-leak"

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from gemini_magic.offline import parse_directives
+from gemini_magic.offline.directives import parse_directives
 
 from .lab import CELL_JS
 

@@ -6,8 +6,8 @@ import asyncio
 import time
 from typing import Optional
 
-from .client import Request
-from .many_results import Counts
+from ..client import Request
+from .results import Counts
 
 
 class _Bucket:
@@ -57,7 +57,7 @@ class RateLimiter:
             self.tokens.level -= actual - estimated
 
 
-def _estimate(request: Request, counts: Counts) -> float:
+def estimate_tokens(request: Request, counts: Counts) -> float:
     chars = sum(len(p) for p in request.parts if isinstance(p, str)) + len(request.system or "")
     images = sum(1 for p in request.parts if not isinstance(p, str))
     answers = request.max_tokens or (counts.response_tokens / counts.done if counts.done else 0)

@@ -29,11 +29,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .offline_answers import _merge
-from .offline_directives import DirectiveError
-from .offline_errors import _error_body, _not_found
-from .offline_plan import _plan
-from .offline_request import _prompt_of
+from .answers import merge_events
+from .directives import DirectiveError
+from .errors import error_body, not_found_body
+from .faults import plan_answer
+from .request import read_prompt
 
 _TYPE = "type.googleapis.com/google.ai.generativelanguage.v1beta."
 _ids = itertools.count(1)
@@ -56,21 +56,21 @@ def route_batch(exchange: Any, method: str, version: str, name: str, action: str
     server = exchange.server
     if action == "batchGenerateContent":
         if method != "POST" or not name.startswith("models/") or name.count("/") != 1:
-            return exchange.send_json(404, _error_body(404, "Method not found."))
+            return exchange.send_json(404, error_body(404, "Method not found."))
         model = name[len("models/"):]
         if not model.startswith(("gemini", "offline")):
-            return exchange.send_json(404, _not_found(model, version, "batchGenerateContent"))
+            return exchange.send_json(404, not_found_body(model, version, "batchGenerateContent"))
         return _create(exchange, model, version, body)
     if name == "batches" and not action:
         if method != "GET":
-            return exchange.send_json(404, _error_body(404, "Method not found."))
-        with server._lock:
-            jobs = list(server._batches.values())
+            return exchange.send_json(404, error_body(404, "Method not found."))
+        with server.lock:
+            jobs = list(server.batches.values())
         return exchange.send_json(200, {"operations": [_operation(job, version, exchange) for job in jobs]})
-    with server._lock:
-        job = server._batches.get(name)
+    with server.lock:
+        job = server.batches.get(name)
     if job is None or name.count("/") != 1:
-        return exchange.send_json(404, _error_body(404, f"Batch {name} not found.", "NOT_FOUND"))
+        return exchange.send_json(404, error_body(404, f"Batch {name} not found.", "NOT_FOUND"))
     if method == "GET" and not action:
         return exchange.send_json(200, _operation(job, version, exchange))
     if method == "POST" and action == "cancel":
@@ -78,10 +78,10 @@ def route_batch(exchange: Any, method: str, version: str, name: str, action: str
             job.cancelled_at = time.monotonic()
         return exchange.send_json(200, {})
     if method == "DELETE" and not action:
-        with server._lock:
-            server._batches.pop(name, None)
+        with server.lock:
+            server.batches.pop(name, None)
         return exchange.send_json(200, {})
-    return exchange.send_json(404, _error_body(404, "Method not found."))
+    return exchange.send_json(404, error_body(404, "Method not found."))
 
 
 def _create(exchange: Any, model: str, version: str, body: dict) -> None:
@@ -93,11 +93,11 @@ def _create(exchange: Any, model: str, version: str, body: dict) -> None:
         message = "inputConfig.requests.requests must list at least one request"
         if config.get("fileName"):
             message = "the offline server takes inlined requests only, not fileName"
-        return exchange.send_json(400, _error_body(400, message, "INVALID_ARGUMENT"))
+        return exchange.send_json(400, error_body(400, message, "INVALID_ARGUMENT"))
     final = "SUCCEEDED"
     for entry in requests:
         try:
-            _, directives, _ = _prompt_of(_request_of(entry))
+            _, directives, _ = read_prompt(_request_of(entry))
         except DirectiveError:
             continue  # answered with an error entry when the job runs
         final = directives.get("job", final)
@@ -111,8 +111,8 @@ def _create(exchange: Any, model: str, version: str, body: dict) -> None:
         seconds=float(server.batch_seconds),
         final=final,
     )
-    with server._lock:
-        server._batches[job.name] = job
+    with server.lock:
+        server.batches[job.name] = job
     exchange.send_json(200, _operation(job, version, exchange))
 
 
@@ -176,12 +176,12 @@ def _answer(exchange: Any, entry: Any, model: str, version: str) -> dict:
     if isinstance(entry, dict) and isinstance(entry.get("metadata"), dict):
         out["metadata"] = entry["metadata"]
     try:
-        prompt, directives, prompt_tokens = _prompt_of(request)
+        prompt, directives, prompt_tokens = read_prompt(request)
     except DirectiveError as exc:
         out["error"] = {"code": 400, "message": str(exc)}
         return out
-    faults = server._should_fail(directives)
-    plan = _plan(request, model, version, directives, prompt, prompt_tokens, 0.0, exchange.api_key, faults)
+    faults = server.should_fail(directives)
+    plan = plan_answer(request, model, version, directives, prompt, prompt_tokens, 0.0, exchange.api_key, faults)
     if plan.error is not None:
         status, body, _ = plan.error
         out["error"] = {"code": status, "message": body["error"]["message"]}
@@ -192,8 +192,8 @@ def _answer(exchange: Any, entry: Any, model: str, version: str) -> dict:
     elif "error" in last:
         out["error"] = {"code": last["error"]["code"], "message": last["error"]["message"]}
     else:
-        answer = _merge(plan.events, model)
-        answer["responseId"] = server._next_response_id()
+        answer = merge_events(plan.events, model)
+        answer["responseId"] = server.next_response_id()
         out["response"] = answer
     return out
 

@@ -15,19 +15,14 @@ from collections import ChainMap
 from collections.abc import Mapping
 from typing import Any, Optional
 
-from .client import Request
-from .response import GeminiResponse
+from ..client import Request
+from ..prompt import pandas_kind
+from ..response import GeminiResponse
 
 
 class ManyError(ValueError):
     """A mistake in a many-prompt run, found before anything is sent (one line)."""
 
-
-def _pandas_kind(value: Any) -> str:
-    for cls in type(value).__mro__:
-        if cls.__name__ in ("DataFrame", "Series") and cls.__module__.split(".", 1)[0] == "pandas":
-            return cls.__name__
-    return ""
 
 
 class Items:
@@ -37,7 +32,7 @@ class Items:
         self.name = name
         self.index = None  # the pandas index, for pandas input
         self.columns: list = []
-        kind = _pandas_kind(data)
+        kind = pandas_kind(data)
         if kind == "DataFrame":
             self.kind, self.index = "frame", data.index
             self.columns = list(data.columns)
@@ -131,7 +126,7 @@ class Template:
     def finish(self, response: GeminiResponse) -> GeminiResponse:
         """Parse a JSON answer into ``.parsed``; one that does not parse is a failed item."""
         if self.format is not None and self.format.parse is not None:
-            from .formats import parse_failure
+            from ..formats import parse_failure
 
             problem = parse_failure(response, self.format)
             if problem:
@@ -139,7 +134,7 @@ class Template:
         return response
 
     def request(self, items: Items, i: int) -> Request:
-        from .prompt import build_parts
+        from ..prompt import build_parts
 
         parts = build_parts(self.text, ChainMap(items.namespace(i), self.fallback), **self.limits)
         prompt = "".join(part for part in parts if isinstance(part, str))
@@ -147,7 +142,7 @@ class Template:
 
     def check(self, items: Items) -> None:
         """Build the first prompt now: a mistake is a ManyError before anything is sent."""
-        from .prompt import PromptError, build_parts
+        from ..prompt import PromptError, build_parts
 
         recording = _Recording(items.namespace(0))
         try:

@@ -6,8 +6,8 @@ import sys
 import time
 from typing import Any, Callable, Optional
 
-from .many_results import PENDING, Counts, Outcome
-from .response import GeminiResponse
+from .results import PENDING, Counts, Outcome
+from ..response import GeminiResponse
 
 
 class Progress:

@@ -13,12 +13,13 @@ import sys
 import time
 from typing import Any, Optional
 
-from .client import Request
-from .many_items import Items, Template, _pandas_kind, fingerprint
-from .response import GeminiResponse, Usage
+from ..client import Request
+from ..prompt import pandas_kind
+from .items import Items, Template, fingerprint
+from ..response import GeminiResponse, Usage
 
-_KEY = "_gemini_prompt_key"  # on each GeminiResponse: a hash of what was asked
-_JOB = "batch_job"  # on a placeholder: the Batch API job that will answer it
+KEY_ATTRIBUTE = "_gemini_prompt_key"  # on each GeminiResponse: a hash of what was asked
+JOB_ATTRIBUTE = "batch_job"  # on a placeholder: the Batch API job that will answer it
 PENDING = "BATCH_PENDING"
 
 
@@ -36,7 +37,7 @@ def previous_results(previous: Any, items: Items) -> Optional[list]:
     """An earlier aligned result for the same input, as a list, else None."""
     if previous is None:
         return None
-    if _pandas_kind(previous) == "Series":
+    if pandas_kind(previous) == "Series":
         if len(previous) != items.n or (items.index is not None and not previous.index.equals(items.index)):
             return None
         values = previous.tolist()
@@ -49,11 +50,11 @@ def previous_results(previous: Any, items: Items) -> Optional[list]:
     return list(values)
 
 
-def _response(delta, request: Request, elapsed: float) -> GeminiResponse:
-    from .session import _policy_message
+def response_from_delta(delta, request: Request, elapsed: float) -> GeminiResponse:
+    from ..session import policy_message
 
     finish = delta.finish_reason
-    error = _policy_message(finish, delta.block_reason, delta.safety)
+    error = policy_message(finish, delta.block_reason, delta.safety)
     if delta.block_reason:
         finish = f"BLOCKED:{delta.block_reason}"
     return GeminiResponse(
@@ -66,20 +67,20 @@ def _response(delta, request: Request, elapsed: float) -> GeminiResponse:
     )
 
 
-def _failed(model: str, error: str, elapsed: float = 0.0) -> GeminiResponse:
+def failed_response(model: str, error: str, elapsed: float = 0.0) -> GeminiResponse:
     return GeminiResponse("", model=model, finish_reason="ERROR", elapsed=elapsed, error=error)
 
 
-def _keyed(response: GeminiResponse, key: Optional[str]) -> GeminiResponse:
+def with_key(response: GeminiResponse, key: Optional[str]) -> GeminiResponse:
     if key is not None:
-        setattr(response, _KEY, key)
+        setattr(response, KEY_ATTRIBUTE, key)
     return response
 
 
-def _pending(model: str, job: str, key: Optional[str]) -> GeminiResponse:
+def pending_response(model: str, job: str, key: Optional[str]) -> GeminiResponse:
     response = GeminiResponse("", model=model, finish_reason=PENDING)
-    setattr(response, _JOB, job)
-    return _keyed(response, key)
+    setattr(response, JOB_ATTRIBUTE, job)
+    return with_key(response, key)
 
 
 def plan(items: Items, template: Template, previous: Optional[list]) -> tuple[list, list]:
@@ -90,7 +91,7 @@ def plan(items: Items, template: Template, previous: Optional[list]) -> tuple[li
     todo = []
     for i, earlier in enumerate(previous):
         if is_finished(earlier) or (isinstance(earlier, GeminiResponse) and earlier.finish_reason == PENDING):
-            key = getattr(earlier, _KEY, None)
+            key = getattr(earlier, KEY_ATTRIBUTE, None)
             try:
                 same = key is None or key == fingerprint(template.request(items, i))
             except ValueError:  # the prompt cannot be built any more: ask again, and fail there

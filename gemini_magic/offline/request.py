@@ -7,7 +7,7 @@ import math
 import re
 from typing import Any
 
-from .offline_directives import parse_directives
+from .directives import parse_directives
 
 
 def _texts(content: Any) -> list[str]:
@@ -17,12 +17,12 @@ def _texts(content: Any) -> list[str]:
     return [p["text"] for p in parts if isinstance(p, dict) and isinstance(p.get("text"), str)]
 
 
-def _prompt_of(body: dict) -> tuple[str, dict, int]:
+def read_prompt(body: dict) -> tuple[str, dict, int]:
     """The last user turn's text (directives removed), the directives, and a
     rough prompt token count."""
     contents = body.get("contents")
     contents = contents if isinstance(contents, list) else []
-    system = _texts(_field(body, "systemInstruction"))
+    system = _texts(field_of(body, "systemInstruction"))
     directives, _ = parse_directives("\n".join(system))
     last_user = next(
         (c for c in reversed(contents) if isinstance(c, dict) and c.get("role", "user") == "user"),
@@ -37,10 +37,10 @@ def _prompt_of(body: dict) -> tuple[str, dict, int]:
         1 for c in contents if isinstance(c, dict)
         for p in (c.get("parts") or []) if isinstance(p, dict) and ("inlineData" in p or "fileData" in p)
     )
-    return prompt.strip(), directives, max(1, _tokens(chars) + 258 * images)
+    return prompt.strip(), directives, max(1, estimate_tokens(chars) + 258 * images)
 
 
-def _field(obj: Any, name: str) -> Any:
+def field_of(obj: Any, name: str) -> Any:
     """``obj[name]``, also under its snake_case spelling, which Google accepts too
     (and which the SDK uses inside ``thinkingConfig``)."""
     if not isinstance(obj, dict):
@@ -50,5 +50,5 @@ def _field(obj: Any, name: str) -> Any:
     return obj.get(re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower())
 
 
-def _tokens(chars: int) -> int:
+def estimate_tokens(chars: int) -> int:
     return math.ceil(chars / 4)

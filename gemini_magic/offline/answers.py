@@ -8,7 +8,7 @@ import json
 import re
 from typing import Any
 
-from .offline_request import _field, _tokens
+from .request import field_of, estimate_tokens
 
 
 def demo_answer(prompt: str, model: str, notes: tuple = ()) -> str:
@@ -30,7 +30,7 @@ def demo_answer(prompt: str, model: str, notes: tuple = ()) -> str:
         "A real answer would take that on. Meanwhile, this is what the live view"
         " renders as the text streams in:\n\n"
         "- a heading, this list and a code block, arriving in small chunks;\n"
-        f"- your prompt had {words} words, about {_tokens(len(prompt))} tokens;\n"
+        f"- your prompt had {words} words, about {estimate_tokens(len(prompt))} tokens;\n"
         + "".join(f"- {note};\n" for note in notes)
         + "- the same prompt always gets the same answer.\n\n"
         "```python\n"
@@ -110,7 +110,7 @@ def _candidate_event(parts: list | None, model: str, **extra: Any) -> dict:
     return {"candidates": [candidate], "modelVersion": f"{model}-offline"}
 
 
-_SAFETY_RATINGS = [
+SAFETY_RATINGS = [
     {"category": "HARM_CATEGORY_SEXUALLY_EXPLICIT", "probability": "NEGLIGIBLE"},
     {"category": "HARM_CATEGORY_HATE_SPEECH", "probability": "NEGLIGIBLE"},
     {"category": "HARM_CATEGORY_HARASSMENT", "probability": "NEGLIGIBLE"},
@@ -126,9 +126,9 @@ _THOUGHTS = (
 )
 
 
-def _answer_events(body: dict, model: str, d: dict, prompt: str, prompt_tokens: int) -> list:
+def answer_events(body: dict, model: str, d: dict, prompt: str, prompt_tokens: int) -> list:
     """The events of an answer that ends normally or with ``finish=``."""
-    config = _field(body, "generationConfig")
+    config = field_of(body, "generationConfig")
     finish = "STOP"
     if d.get("echo"):
         text = prompt
@@ -139,21 +139,21 @@ def _answer_events(body: dict, model: str, d: dict, prompt: str, prompt_tokens: 
         text = filler(d["chunks"] * size)
         pieces = [text[i:i + size] for i in range(0, len(text), size)]
     else:
-        schema = _field(config, "responseJsonSchema") or _field(config, "responseSchema")
-        if _field(config, "responseMimeType") == "application/json" and isinstance(schema, dict):
+        schema = field_of(config, "responseJsonSchema") or field_of(config, "responseSchema")
+        if field_of(config, "responseMimeType") == "application/json" and isinstance(schema, dict):
             text = json.dumps(schema_example(schema), ensure_ascii=False)
-        elif _field(config, "responseMimeType") == "application/json":
+        elif field_of(config, "responseMimeType") == "application/json":
             text = json.dumps({"demo": True, "offline": True, "model": model,
                                "prompt": prompt[:200]}, ensure_ascii=False)
         else:
             text = demo_answer(prompt, model, _request_notes(body))
-        limit = _field(config, "maxOutputTokens")
+        limit = field_of(config, "maxOutputTokens")
         if isinstance(limit, int) and limit > 0 and len(text) > limit * 4:
             text, finish = text[:limit * 4], "MAX_TOKENS"
         pieces = split_words(text)
 
-    thoughts = _THOUGHTS if d.get("thoughts") or _field(
-        _field(config, "thinkingConfig"), "includeThoughts") else ()
+    thoughts = _THOUGHTS if d.get("thoughts") or field_of(
+        field_of(config, "thinkingConfig"), "includeThoughts") else ()
     events = [_candidate_event([{"text": t, "thought": True}], model) for t in thoughts]
     events += [_candidate_event([{"text": p}], model) for p in pieces]
 
@@ -161,7 +161,7 @@ def _answer_events(body: dict, model: str, d: dict, prompt: str, prompt_tokens: 
         events = events[:d.get("after", 0)]
         extra: dict[str, Any] = {"finishReason": d["finish"]}
         if d["finish"] == "SAFETY":
-            extra["safetyRatings"] = _SAFETY_RATINGS
+            extra["safetyRatings"] = SAFETY_RATINGS
         elif d["finish"] == "RECITATION":
             extra["citationMetadata"] = {"citationSources": [{
                 "startIndex": 0, "endIndex": 120, "uri": "https://example.com/offline-demo-source"}]}
@@ -204,8 +204,8 @@ def _request_notes(body: dict) -> tuple:
     images = [p.get("inlineData") or p.get("inline_data") for p in last.get("parts") or ()
               if isinstance(p, dict) and ("inlineData" in p or "inline_data" in p)]
     for inline in images:
-        mime = _field(inline, "mimeType") if isinstance(inline, dict) else None
-        size = len(str(_field(inline, "data") or "")) * 3 // 4
+        mime = field_of(inline, "mimeType") if isinstance(inline, dict) else None
+        size = len(str(field_of(inline, "data") or "")) * 3 // 4
         notes.append(f"it carried an image ({mime or 'image'}, about {size:,} bytes)")
     if len(contents) > 1:
         notes.append(f"it continued a conversation: {(len(contents) - 1) // 2} earlier turn(s) were sent")
@@ -257,8 +257,8 @@ def schema_example(schema: Any, name: str = "value", index: int = 0,
 
 def _usage(events: list, prompt_tokens: int) -> dict:
     parts = [p for e in events for p in e["candidates"][0].get("content", {}).get("parts", [])]
-    answer = _tokens(sum(len(p["text"]) for p in parts if not p.get("thought")))
-    thought = _tokens(sum(len(p["text"]) for p in parts if p.get("thought")))
+    answer = estimate_tokens(sum(len(p["text"]) for p in parts if not p.get("thought")))
+    thought = estimate_tokens(sum(len(p["text"]) for p in parts if p.get("thought")))
     usage = {"promptTokenCount": prompt_tokens, "candidatesTokenCount": answer}
     if thought:
         usage["thoughtsTokenCount"] = thought
@@ -266,7 +266,7 @@ def _usage(events: list, prompt_tokens: int) -> dict:
     return usage
 
 
-def _merge(events: list, model: str) -> dict:
+def merge_events(events: list, model: str) -> dict:
     """One generateContent answer from the events of a stream."""
     last = events[-1]
     if "promptFeedback" in last:

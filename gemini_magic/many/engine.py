@@ -12,11 +12,11 @@ import threading
 import time
 from typing import Optional
 
-from .client import GeminiError
-from .many_items import Items, Template, fingerprint
-from .many_limits import RateLimiter, _estimate
-from .many_results import Counts, Outcome, _failed, _keyed, _response, is_finished
-from .response import GeminiResponse
+from ..client import GeminiError
+from .items import Items, Template, fingerprint
+from .limits import RateLimiter, estimate_tokens
+from .results import Counts, Outcome, failed_response, with_key, response_from_delta, is_finished
+from ..response import GeminiResponse
 
 FATAL_KINDS = ("key", "model", "config")  # every other item would fail the same way
 
@@ -74,7 +74,7 @@ class Engine:
             self.finished.set()
 
     async def _worker(self, queue) -> None:
-        from .client import answer_async
+        from ..client import answer_async
 
         counts = self.counts
         for i in queue:  # one shared iterator: each index is taken once
@@ -84,9 +84,9 @@ class Engine:
             try:
                 request = self.template.request(self.items, i)
             except Exception as error:  # e.g. PromptError: this item's prompt cannot be built
-                self._store(i, _failed(self.template.base.model, f"The prompt could not be built: {error}"))
+                self._store(i, failed_response(self.template.base.model, f"The prompt could not be built: {error}"))
                 continue
-            estimate = _estimate(request, counts)
+            estimate = estimate_tokens(request, counts)
             counts.in_flight += 1
             try:
                 delta = await answer_async(
@@ -94,16 +94,16 @@ class Engine:
                     before_attempt=(lambda: self.limiter.acquire(estimate)) if self.limiter else None,
                     on_retry=self._retrying,
                 )
-                response = self.template.finish(_response(delta, request, time.perf_counter() - started))
+                response = self.template.finish(response_from_delta(delta, request, time.perf_counter() - started))
             except GeminiError as error:
-                response = _failed(request.model, str(error), time.perf_counter() - started)
+                response = failed_response(request.model, str(error), time.perf_counter() - started)
                 if error.kind in FATAL_KINDS and self.fatal is None:
                     self.fatal = error
             finally:
                 counts.in_flight -= 1
             if self.limiter:
                 self.limiter.settle(estimate, response.usage.total_tokens)
-            self._store(i, _keyed(response, fingerprint(request)))
+            self._store(i, with_key(response, fingerprint(request)))
 
     def _store(self, i: int, response: GeminiResponse) -> None:
         self.results[i] = response
@@ -161,4 +161,4 @@ def _fill_unfinished(results: list, model: str, interrupted: bool, fatal: Option
             if interrupted:
                 results[i] = GeminiResponse("", model=model, finish_reason="INTERRUPTED", interrupted=True)
             else:
-                results[i] = _failed(model, f"Not sent: {fatal or 'the run stopped'}")
+                results[i] = failed_response(model, f"Not sent: {fatal or 'the run stopped'}")

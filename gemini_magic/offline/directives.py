@@ -22,7 +22,7 @@ _INT_KEYS = frozenset({
 _FLOAT_KEYS = frozenset({"delay", "retry_after", "stall", "stall_headers", "latency"})
 _JOB_STATES = ("SUCCEEDED", "FAILED", "CANCELLED", "EXPIRED")
 _WORD_KEYS = {"block": _BLOCK_REASONS, "finish": _FINISH_REASONS, "tag": None, "job": _JOB_STATES}
-_FAULT_KEYS = frozenset({
+FAULT_KEYS = frozenset({
     "status", "retry_after", "echo_key", "block", "finish", "drop_after",
     "malformed_after", "error_after", "stall_after", "stall_headers",
 })

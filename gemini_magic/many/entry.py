@@ -1,32 +1,5 @@
-"""Many prompts at once: one template over every item of a list, Series or DataFrame.
+"""Many prompts at once, the entry points: the magic's ``run_magic``, ``map`` and ``collect_job``."""
 
-    import gemini_magic
-    df["summary"] = gemini_magic.map("Summarise in one line: {review}", df)
-
-    %%gemini --each df --out summaries --concurrency 16 --rpm 300
-    Summarise in one line: {review}
-
-The template is filled per item with ``{item}`` (the value; a row's dict for a
-DataFrame), ``{index}`` (its position, or its label for pandas input), the
-keys of a dict item or the columns of a row, and then, in the magic, the
-notebook's variables. Results come back aligned with the input: a list, or a
-Series with the input's index for pandas input; each a GeminiResponse.
-
-How it runs: google-genai's async client on one background event loop, at
-most ``concurrency`` requests in flight, an optional requests/tokens-per-minute
-token bucket, retries on 429/5xx with backoff (Retry-After honoured; the retry
-rules are client.py's), a tqdm progress bar. A failed item keeps its error and
-the run goes on; Interrupt keeps every finished answer; a run given the
-previous results (``--out NAME`` holding them, or ``resume=``) sends only the
-items that are missing, failed, or whose prompt changed. ``batch=True`` /
-``--batch`` sends the whole job to the Gemini Batch API instead.
-
-The parts, one job each: many_items.py (the data and the template),
-many_results.py (kept answers, what to ask, counts), many_limits.py (rate
-limits), many_engine.py (the concurrent run), many_batch.py (the Batch API),
-many_progress.py (progress and summary). This module holds the entry points:
-the magic's ``run_magic``, ``map`` and ``collect_job``.
-"""
 
 from __future__ import annotations
 
@@ -35,22 +8,18 @@ import time
 from collections.abc import Mapping
 from typing import Any, Optional
 
-from .client import GeminiError, Request
-from .many_batch import BATCH_INLINE_LIMIT, collect, run_batch, wait_for_job
-from .many_engine import FATAL_KINDS, Engine, run_concurrent, shutdown
-from .many_items import Items, ManyError, Template, fingerprint
-from .many_limits import RateLimiter
-from .many_progress import BatchStatus, Progress, problem_message, summary
-from .many_results import PENDING, Counts, Outcome, is_finished, plan, previous_results
+from ..client import GeminiError, Request
+from .batch import collect, run_batch, wait_for_job
+from .engine import run_concurrent
+from .items import Items, ManyError, Template
+from .progress import BatchStatus, Progress, problem_message, summary
+from .results import Counts, Outcome, is_finished, plan, previous_results
 
-__all__ = ["map", "ManyError", "Items", "Template", "run_concurrent", "run_batch", "Counts"]
+__all__ = ["map", "run_magic", "collect_job"]
 
 DEFAULT_CONCURRENCY = 16
 MAX_CONCURRENCY = 100  # google-genai's HTTP pool holds 100 connections
 
-# Moved to the many_*.py modules, still importable from here (tests import
-# RateLimiter; %unload_ext calls many.shutdown()); named once for pyflakes.
-_MOVED = (BATCH_INLINE_LIMIT, FATAL_KINDS, PENDING, Engine, RateLimiter, fingerprint, shutdown)
 
 
 # -- the magic and the function ----------------------------------------------------
@@ -72,7 +41,7 @@ def run_magic(magics, cmd, build_request) -> None:
     """
     from IPython.core.error import UsageError
 
-    from . import command
+    from .. import command
 
     options = cmd.options
     user_ns = magics.shell.user_ns
@@ -144,7 +113,7 @@ def run_magic(magics, cmd, build_request) -> None:
 
 def _answer_format(options, magics, user_ns):
     """The -f / --schema format (already checked by the request builder), for parsing answers."""
-    from . import formats
+    from .. import formats
 
     try:
         return formats.prepare(getattr(options, "format", None) or magics.format, getattr(options, "schema", None), user_ns)
@@ -196,7 +165,7 @@ def _magic_defaults() -> dict:
         return {name: getattr(magics, name) for name in names if hasattr(magics, name)}
     import os
 
-    from .magics import DEFAULT_MODEL
+    from ..magics import DEFAULT_MODEL
 
     return {
         "model": os.environ.get("GEMINI_MAGIC_MODEL") or DEFAULT_MODEL,
@@ -241,7 +210,7 @@ def map(  # noqa: A001 - gemini_magic.map, as the issue names it
     Batch API (cheaper, slower; interrupting leaves the job running and
     ``resume=`` collects it). Other defaults come from ``%config GeminiMagics``.
     """
-    from .client import Connection
+    from ..client import Connection
 
     defaults = _magic_defaults()
     concurrency = concurrency if concurrency is not None else defaults.get("concurrency") or DEFAULT_CONCURRENCY
@@ -257,7 +226,7 @@ def map(  # noqa: A001 - gemini_magic.map, as the issue names it
     items = Items(data)
     offline_url = None
     if defaults.get("offline") if offline is None else offline:
-        from .offline import shared_server
+        from ..offline import shared_server
 
         offline_url = shared_server().url
     connection = Connection(

@@ -27,7 +27,7 @@ _ERRORS = {
 }
 
 
-def _error_body(code: int, message: str | None = None, status: str | None = None,
+def error_body(code: int, message: str | None = None, status: str | None = None,
                 details: list | None = None) -> dict:
     default_status, default_message = _ERRORS.get(
         code, ("INVALID_ARGUMENT" if code < 500 else "UNKNOWN", f"Offline demo error {code}.")
@@ -38,8 +38,8 @@ def _error_body(code: int, message: str | None = None, status: str | None = None
     return {"error": error}
 
 
-def _not_found(model: str, version: str, method: str = "generateContent") -> dict:
-    return _error_body(
+def not_found_body(model: str, version: str, method: str = "generateContent") -> dict:
+    return error_body(
         404,
         f"models/{model} is not found for API version {version}, or is not supported"
         f" for {method}. Call ListModels to see the list of available models and"

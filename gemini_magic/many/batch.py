@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from typing import Callable, Optional
 
-from .client import GeminiError, Request
-from .many_items import Items, ManyError, Template, fingerprint
-from .many_results import _JOB, _KEY, Counts, Outcome, _failed, _keyed, _pending, _response, is_finished
-from .response import GeminiResponse
+from ..client import GeminiError, Request
+from .items import Items, ManyError, Template, fingerprint
+from .results import JOB_ATTRIBUTE, KEY_ATTRIBUTE, Counts, Outcome, failed_response, with_key, pending_response, response_from_delta, is_finished
+from ..response import GeminiResponse
 
 BATCH_INLINE_LIMIT = 20_000_000  # bytes: the Gemini API's cap on an inlined batch
 
@@ -20,13 +20,13 @@ def run_batch(items: Items, template: Template, results: list, todo, *, display_
     ``store`` is called with the results as soon as a job is submitted (placeholders
     naming it), so an Interrupt or a closed notebook can collect it later.
     """
-    from .client import submit_batch
+    from ..client import submit_batch
 
     counts = Counts(total=items.n, reused=sum(1 for r in results if is_finished(r)))
     waiting: dict[str, list] = {}
     fresh = []
     for i in todo:
-        job = getattr(results[i], _JOB, None) if isinstance(results[i], GeminiResponse) else None
+        job = getattr(results[i], JOB_ATTRIBUTE, None) if isinstance(results[i], GeminiResponse) else None
         (waiting.setdefault(job, []) if job else fresh).append(i)
     outcome = Outcome(results, counts, 0.0)
     model = template.base.model
@@ -36,7 +36,7 @@ def run_batch(items: Items, template: Template, results: list, todo, *, display_
             try:
                 request = template.request(items, i)
             except Exception as error:  # e.g. PromptError: this item's prompt cannot be built
-                results[i] = _failed(model, f"The prompt could not be built: {error}")
+                results[i] = failed_response(model, f"The prompt could not be built: {error}")
                 counts.add(results[i])
                 continue
             requests.append((i, request))
@@ -50,7 +50,7 @@ def run_batch(items: Items, template: Template, results: list, todo, *, display_
         if requests:
             job = submit_batch([r for _, r in requests], [i for i, _ in requests], display_name=display_name)
             for i, _ in requests:
-                results[i] = _pending(model, job.name, keys[i])
+                results[i] = pending_response(model, job.name, keys[i])
             waiting[job.name] = [i for i, _ in requests]
             store(results)
     connection = template.base.connection
@@ -70,7 +70,7 @@ def run_batch(items: Items, template: Template, results: list, todo, *, display_
 
 def wait_for_job(connection, name: str, *, status=None, poll: float = 30.0):
     """Poll a job until it ends; None if interrupted (the job goes on)."""
-    from .client import get_batch
+    from ..client import get_batch
 
     interval = min(1.0, poll)
     try:
@@ -90,7 +90,7 @@ def collect(job, items: Optional[Items], results: list, indices: list, model: st
     """Put a finished job's answers in place (by the index each request was sent with)."""
     if job.answers is None:
         for i in indices:
-            results[i] = _failed(model, f"The Gemini batch job {job.name} ended {job.state.removeprefix('JOB_STATE_')}: no answers.")
+            results[i] = failed_response(model, f"The Gemini batch job {job.name} ended {job.state.removeprefix('JOB_STATE_')}: no answers.")
         return
     wanted = set(indices)
     got = set()
@@ -100,10 +100,10 @@ def collect(job, items: Optional[Items], results: list, indices: list, model: st
             continue
         earlier = results[i]
         if isinstance(answer, GeminiError):
-            response = _failed(job.model or model, str(answer))
+            response = failed_response(job.model or model, str(answer))
         else:
-            response = finish(_response(answer, Request(prompt="", model=job.model or model), 0.0))
-        results[i] = _keyed(response, getattr(earlier, _KEY, None))
+            response = finish(response_from_delta(answer, Request(prompt="", model=job.model or model), 0.0))
+        results[i] = with_key(response, getattr(earlier, KEY_ATTRIBUTE, None))
         got.add(i)
     for i in wanted - got:
-        results[i] = _failed(model, f"The Gemini batch job {job.name} sent no answer for this item.")
+        results[i] = failed_response(model, f"The Gemini batch job {job.name} sent no answer for this item.")
