@@ -184,7 +184,7 @@ class GeminiMagics(Magics):
                 return
         plan = self._plan(cmd)
         request, out = self._request(cmd, plan)
-        from .client import GeminiError
+        from .errors import GeminiError
 
         try:
             request.connection.check()  # no key: say what to set, before showing anything

@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from typing import Optional
 
-from .client import GeminiError, Request, stream_answer
+from .client import Request, stream_answer
+from .errors import GeminiError
 from .response import GeminiResponse, Usage
 
 # Finish reasons that mean Gemini cut the answer short on purpose.

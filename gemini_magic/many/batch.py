@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from typing import Callable, Optional
 
-from ..client import GeminiError, Request
+from ..client import Request
+from ..errors import GeminiError
 from .items import Items, ManyError, Template, fingerprint
 from .results import JOB_ATTRIBUTE, KEY_ATTRIBUTE, Counts, Outcome, failed_response, with_key, pending_response, response_from_delta, is_finished
 from ..response import GeminiResponse

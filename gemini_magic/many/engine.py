@@ -12,7 +12,7 @@ import threading
 import time
 from typing import Optional
 
-from ..client import GeminiError
+from ..errors import GeminiError
 from .items import Items, Template, fingerprint
 from .limits import RateLimiter, estimate_tokens
 from .results import Counts, Outcome, failed_response, with_key, response_from_delta, is_finished

@@ -8,7 +8,8 @@ import time
 from collections.abc import Mapping
 from typing import Any, Optional
 
-from ..client import GeminiError, Request
+from ..client import Request
+from ..errors import GeminiError
 from .batch import collect, run_batch, wait_for_job
 from .engine import run_concurrent
 from .items import Items, ManyError, Template
