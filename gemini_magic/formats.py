@@ -21,7 +21,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-__all__ = ["FORMATS", "Format", "prepare", "FencedView", "parse_json", "SchemaError"]
+__all__ = ["FORMATS", "Format", "prepare", "parse_json", "SchemaError"]
 
 FORMATS = ("markdown", "text", "code", "json")
 
@@ -97,46 +97,6 @@ def parse_failure(response, format: Format) -> Optional[str]:
             detail = detail[:157] + "..."
         return f"The answer is not {what} ({type(error).__name__}: {detail})"
     return None
-
-
-class FencedView:
-    """Wraps a view so the final output shows the answer as a fenced block.
-
-    Used for ``text`` and ``json`` in a notebook. Only ``finish`` differs: ``add``
-    is the wrapped view's own bound method, so streaming costs nothing extra.
-    """
-
-    def __init__(self, view, language: str):
-        self._view = view
-        self._language = language
-        self.start = view.start
-        self.add = view.add
-        self.retrying = view.retrying
-
-    def finish(self, response) -> None:
-        from .response import GeminiResponse
-
-        text = response.text
-        if self._language == "json":
-            text = _pretty_json(text)
-        shown = GeminiResponse(fenced(text, self._language) if text else "")
-        shown.__dict__.update(response.__dict__)
-        self._view.finish(shown)
-
-
-def _pretty_json(text: str) -> str:
-    """Indented for reading when it parses (the answer's own text is kept as sent)."""
-    try:
-        return json.dumps(json.loads(_unfenced(text)), ensure_ascii=False, indent=2)
-    except ValueError:
-        return text
-
-
-def fenced(text: str, language: str) -> str:
-    """``text`` in a code fence longer than any backtick run inside it."""
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}{language}\n{text.rstrip(chr(10))}\n{fence}\n"
 
 
 def code_note(code: Optional[str], in_kernel: bool, names: list) -> str:

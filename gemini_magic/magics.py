@@ -174,7 +174,9 @@ class GeminiMagics(Magics):
         """
         cmd = command.parse(self.gemini.parser, line, cell)
         if cmd.options.each is not None or cmd.options.batch or cmd.options.batch_job is not None:
-            from .many import run_magic  # many prompts at once: a progress bar, not a stream
+            from .many import (
+                run_magic,  # many prompts at once: a progress bar, not a stream
+            )
 
             return run_magic(self, cmd, self._request)
         if cmd.options.reset:
@@ -192,11 +194,13 @@ class GeminiMagics(Magics):
             raise UsageError(str(error)) from None
 
         from .session import incomplete_message, run
-        from .view import choose_view
+        from .views import choose_view
 
         view = choose_view(self.shell, allow_images=self.allow_images)
         if plan.format.name in ("text", "json") and getattr(self.shell, "kernel", None) is not None:
-            view = formats.FencedView(view, plan.format.name)
+            from .output.fenced import FencedView
+
+            view = FencedView(view, plan.format.name)
         stream = self.stream and not cmd.options.no_stream
         response = run(request, view, stream=stream)
 
@@ -263,7 +267,10 @@ class GeminiMagics(Magics):
 
     def _request(self, cmd, plan: Optional["_Plan"] = None):
         """Build the Request from options, config and the user's namespace."""
-        from .client import Connection, Request  # light: client imports the SDK only when used
+        from .client import (  # light: client imports the SDK only when used
+            Connection,
+            Request,
+        )
 
         options = cmd.options
         plan = plan or self._plan(cmd)

@@ -129,6 +129,7 @@ class GeminiResponse(str):
         return " · ".join(parts)
 
     def _repr_markdown_(self) -> str:
+        from .output.final import final_markdown
         from .render import inert_markdown
 
         return final_markdown(inert_markdown(self.text), self)
@@ -146,86 +147,3 @@ def _rebuild(text, fields):
     response = GeminiResponse(text)
     response.__dict__.update(fields)
     return response
-
-
-def final_markdown(safe_markdown: str, response: GeminiResponse) -> str:
-    """The saved output: thoughts (folded), the (already inert) answer, its sources,
-    its error if any, and the footer."""
-    pieces = [thoughts_markdown(response.thoughts)] if response.thoughts.strip() else []
-    if safe_markdown.strip():
-        pieces.append(safe_markdown.rstrip("\n"))
-    sources = sources_markdown(response.citations, response.search_queries)
-    if sources:
-        pieces.append(sources)
-    if response.error:
-        pieces.append(f"> **⚠ {_escape_line(response.error)}**")
-    pieces.append(f"<sub>{_escape_line(response.footer())}</sub>")
-    return "\n\n".join(pieces) + "\n"
-
-
-def _escape_line(text: str) -> str:
-    # Our own messages can quote server text; keep them inert and on one line.
-    return " ".join(text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").split())
-
-
-def thoughts_markdown(thoughts: str) -> str:
-    """Thought summaries folded in a <details> block; the model's text made inert."""
-    from .render import inert_markdown
-
-    inner = _close_fences(inert_markdown(thoughts).strip("\n"))
-    return f"<details><summary>Thoughts</summary>\n\n{inner}\n\n</details>"
-
-
-def _close_fences(markdown: str) -> str:
-    # An unclosed code fence would swallow </details> and everything after it.
-    fence = None
-    for line in markdown.splitlines():
-        match = _FENCE_LINE.match(line)
-        if match is None:
-            continue
-        mark = match.group(1)
-        if fence is None:
-            fence = mark
-        elif mark[0] == fence[0] and len(mark) >= len(fence) and not line.strip()[len(mark):].strip():
-            fence = None
-    return markdown if fence is None else f"{markdown}\n{fence}"
-
-
-_FENCE_LINE = re.compile(r"^[ ]{0,3}(`{3,}|~{3,})")
-
-
-def sources_markdown(citations, search_queries=()) -> str:
-    """A "Sources" list of Markdown links (http/https only) and the searches made."""
-    from urllib.parse import quote_plus
-
-    links = [(title, uri) for title, uri in citations if _is_web(uri)]
-    lines = []
-    if links:
-        lines.append("**Sources**")
-        lines.extend(f"{n}. [{_link_text(title or uri)}]({_link_target(uri)})" for n, (title, uri) in enumerate(links, 1))
-    if search_queries:
-        searches = " · ".join(
-            f"[{_link_text(q)}](https://www.google.com/search?q={quote_plus(q)})" for q in search_queries if q.strip()
-        )
-        lines.append(("\n" if lines else "") + f"Google Search: {searches}")
-    return "\n".join(lines)
-
-
-def _is_web(uri) -> bool:
-    return isinstance(uri, str) and uri.lower().startswith(("https://", "http://")) and len(uri) > 8
-
-
-def _link_text(text: str) -> str:
-    """Link text that stays plain text: Markdown specials escaped, HTML made entities."""
-    flat = " ".join(str(text).split())
-    if len(flat) > 100:
-        flat = flat[:99] + "…"
-    flat = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|~])", r"\\\1", flat)
-
-
-def _link_target(uri: str) -> str:
-    """The URI with anything that could end or break a Markdown link percent-encoded."""
-    from urllib.parse import quote
-
-    return quote(uri, safe=":/?#@!$&*+,;=%~-._[]")

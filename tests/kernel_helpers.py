@@ -44,7 +44,7 @@ class Execution:
     def live_records(self) -> list:
         """What the live widget showed, decoded as the front end does: ("p", finished, tail)
         for each paint and ("s", status, "") for each status line, in order."""
-        from gemini_magic.live import decode_stream
+        from gemini_magic.views.widget import decode_stream
 
         streams: dict = {}
         for m in self.of_type("comm_msg"):
@@ -54,7 +54,7 @@ class Execution:
 
     def live_paints(self) -> list:
         """The live-view messages that showed answer text (at least one paint each), in order."""
-        from gemini_magic.live import decode_records
+        from gemini_magic.views.widget import decode_records
         import zlib
 
         inflaters, shown = {}, []

@@ -157,7 +157,7 @@ def test_a_budget_alone_asks_for_no_thoughts_and_config_works_too(ip, server):
 
 
 def test_thoughts_are_inert_and_cannot_break_out_of_the_fold():
-    from gemini_magic.response import thoughts_markdown
+    from gemini_magic.output.sections import thoughts_markdown
 
     folded = thoughts_markdown("plan </details> <script>alert(1)</script>\n\n```python\nunclosed")
     assert "<script>" not in folded and folded.count("</details>") == 1
@@ -182,7 +182,7 @@ def test_search_grounds_the_answer_and_lists_its_sources(ip, server):
 
 
 def test_only_web_links_are_listed_and_titles_stay_text():
-    from gemini_magic.response import sources_markdown
+    from gemini_magic.output.sections import sources_markdown
 
     markdown = sources_markdown(
         [

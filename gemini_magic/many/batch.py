@@ -7,9 +7,19 @@ from typing import Callable, Optional
 
 from ..client import Request
 from ..errors import GeminiError
-from .items import Items, ManyError, Template, fingerprint
-from .results import JOB_ATTRIBUTE, KEY_ATTRIBUTE, Counts, Outcome, failed_response, with_key, pending_response, response_from_delta, is_finished
 from ..response import GeminiResponse
+from .items import Items, ManyError, Template, fingerprint
+from .results import (
+    JOB_ATTRIBUTE,
+    KEY_ATTRIBUTE,
+    Counts,
+    Outcome,
+    failed_response,
+    is_finished,
+    pending_response,
+    response_from_delta,
+    with_key,
+)
 
 BATCH_INLINE_LIMIT = 20_000_000  # bytes: the Gemini API's cap on an inlined batch
 

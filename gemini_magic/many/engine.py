@@ -13,10 +13,17 @@ import time
 from typing import Optional
 
 from ..errors import GeminiError
+from ..response import GeminiResponse
 from .items import Items, Template, fingerprint
 from .limits import RateLimiter, estimate_tokens
-from .results import Counts, Outcome, failed_response, with_key, response_from_delta, is_finished
-from ..response import GeminiResponse
+from .results import (
+    Counts,
+    Outcome,
+    failed_response,
+    is_finished,
+    response_from_delta,
+    with_key,
+)
 
 FATAL_KINDS = ("key", "model", "config")  # every other item would fail the same way
 

@@ -13,7 +13,8 @@ from ..errors import GeminiError
 from .batch import collect, run_batch, wait_for_job
 from .engine import run_concurrent
 from .items import Items, ManyError, Template
-from .progress import BatchStatus, Progress, problem_message, summary
+from ..output.summary import summary
+from .progress import BatchStatus, Progress, problem_message
 from .results import Counts, Outcome, is_finished, plan, previous_results
 
 __all__ = ["map", "run_magic", "collect_job"]

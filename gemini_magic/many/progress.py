@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any, Callable, Optional
+from typing import Optional
 
-from .results import PENDING, Counts, Outcome
 from ..response import GeminiResponse
+from .results import Counts, Outcome
 
 
 class Progress:
@@ -93,56 +93,6 @@ class BatchStatus:
             display(data, raw=True, metadata=metadata)
         else:
             print(data["text/plain"], end="", file=self.stream or sys.stdout)
-
-
-def summary(outcome: Outcome, names: list[str], *, label: Callable[[int], Any] = lambda i: i) -> tuple[dict, dict]:
-    """The static output a saved notebook keeps: counts, tokens, time, failures."""
-    counts = outcome.counts
-    results = outcome.results or []
-    parts = [f"**gemini × {counts.total:,}**", f"{counts.done:,} done"]
-    if counts.failed:
-        parts.append(f"{counts.failed:,} failed")
-    if counts.reused:
-        parts.append(f"{counts.reused:,} kept from before")
-    pending = sum(1 for r in results if isinstance(r, GeminiResponse) and r.finish_reason == PENDING)
-    stopped = sum(1 for r in results if isinstance(r, GeminiResponse) and r.interrupted)
-    if pending:
-        parts.append(f"{pending:,} waiting in {outcome.job}")
-    if stopped:
-        parts.append(f"{stopped:,} not finished (interrupted)")
-    if counts.total_tokens:
-        parts.append(f"{counts.total_tokens:,} tokens ({counts.prompt_tokens:,} → {counts.response_tokens:,})")
-    parts.append(f"{outcome.elapsed:.1f} s")
-    if outcome.job:
-        parts.append(f"batch job {outcome.job}")
-    if names:
-        parts.append("in " + " and ".join(f"`{n}`" for n in names))
-    lines = [" · ".join(parts)]
-    problems = [(i, r.error) for i, r in enumerate(results) if isinstance(r, GeminiResponse) and r.error]
-    if outcome.fatal:
-        lines.append(f"> **⚠ Stopped: {_inert(outcome.fatal)}**")
-    for i, error in problems[:3]:
-        lines.append(f"> ⚠ item {_inert(repr(label(i)))}: {_inert(error)}")
-    if len(problems) > 3:
-        lines.append(f"> … and {len(problems) - 3:,} more.")
-    if problems or stopped or pending:
-        lines.append("> Run it again with the same output to send only what is missing or failed.")
-    markdown = "\n\n".join(lines) + "\n"
-    plain = markdown.replace("**", "").replace("`", "").replace("> ", "")
-    metadata = {
-        "gemini_magic": {
-            "each": {
-                "total": counts.total, "done": counts.done, "failed": counts.failed, "reused": counts.reused,
-                "tokens": counts.total_tokens, "elapsed": round(outcome.elapsed, 3),
-                "interrupted": outcome.interrupted, "batch_job": outcome.job,
-            }
-        }
-    }
-    return {"text/markdown": markdown, "text/plain": plain}, metadata
-
-
-def _inert(text: str) -> str:
-    return " ".join(str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").split())
 
 
 def problem_message(outcome: Outcome, names: list[str], *, again: str = "") -> Optional[str]:

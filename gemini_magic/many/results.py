@@ -15,8 +15,8 @@ from typing import Any, Optional
 
 from ..client import Request
 from ..prompt import pandas_kind
-from .items import Items, Template, fingerprint
 from ..response import GeminiResponse, Usage
+from .items import Items, Template, fingerprint
 
 KEY_ATTRIBUTE = "_gemini_prompt_key"  # on each GeminiResponse: a hash of what was asked
 JOB_ATTRIBUTE = "batch_job"  # on a placeholder: the Batch API job that will answer it

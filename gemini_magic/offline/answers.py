@@ -8,7 +8,7 @@ import json
 import re
 from typing import Any
 
-from .request import field_of, estimate_tokens
+from .request import estimate_tokens, field_of
 
 
 def demo_answer(prompt: str, model: str, notes: tuple = ()) -> str:

@@ -9,7 +9,6 @@ import math
 import re
 from typing import Any
 
-
 _BLOCK_REASONS = ("SAFETY", "OTHER", "BLOCKLIST", "PROHIBITED_CONTENT", "IMAGE_SAFETY")
 _FINISH_REASONS = (
     "STOP", "MAX_TOKENS", "SAFETY", "RECITATION", "LANGUAGE", "OTHER", "BLOCKLIST",

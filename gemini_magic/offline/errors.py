@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 _ERRORS = {
     400: ("INVALID_ARGUMENT", "API key not valid. Please pass a valid API key."),
     401: (

@@ -411,7 +411,7 @@ def test_a_live_view_whose_stream_breaks_says_so(notebook):
     nb = notebook
     nb.execute(
         0,
-        "from gemini_magic.live import LiveAnswer\n"
+        "from gemini_magic.views.widget import LiveAnswer\n"
         "w = LiveAnswer()\n"
         "display(w)\n"
         "w.send({}, buffers=[b'not a deflate stream'])",

@@ -1,46 +1,16 @@
-"""Where a streamed answer is shown: a live widget in Jupyter, plain text in a terminal.
-
-Both views take the same calls from the stream loop: ``start``, ``add`` (for
-every chunk: it must stay cheap), ``retrying``, ``finish``.
-"""
+"""The live view in a notebook: a widget that grows as chunks arrive, painted by its own thread,
+then replaced in place by the final static output."""
 
 from __future__ import annotations
 
 import collections
 import contextvars
 import queue
-import sys
 import threading
 import time
 
-from .render import inert_markdown
-from .response import GeminiResponse, final_markdown
-
-
-def choose_view(shell, *, allow_images: bool = False):
-    """The live widget when running in a kernel, plain text in terminal IPython."""
-    if getattr(shell, "kernel", None) is not None:
-        return LiveView(allow_images=allow_images)
-    return TextView()
-
-
-def final_bundle(response: GeminiResponse, *, allow_images: bool = False) -> tuple[dict, dict]:
-    """The output a saved notebook keeps: inert Markdown, plain text, provenance."""
-    markdown = final_markdown(inert_markdown(response.text, allow_images=allow_images), response)
-    plain = response.text + ("\n\n" if response.text else "") + response.footer()
-    if response.error:
-        plain += f"\n{response.error}"
-    metadata = {
-        "gemini_magic": {
-            "model": response.model,
-            "finish_reason": response.finish_reason,
-            "usage": vars(response.usage),
-            "elapsed": round(response.elapsed, 3),
-            "interrupted": response.interrupted,
-            "error": response.error,
-        }
-    }
-    return {"text/markdown": markdown, "text/plain": plain}, metadata
+from ..output.final import final_bundle
+from ..response import GeminiResponse
 
 
 class LiveView:
@@ -84,7 +54,7 @@ class LiveView:
 
     # -- called by the stream loop ------------------------------------------
     def start(self, label: str) -> None:
-        from .render import IncrementalRenderer
+        from ..render import IncrementalRenderer
 
         self._renderer = IncrementalRenderer(allow_images=self.allow_images)
         self._status = _status_html(f"⏳ asking {label}…")
@@ -146,7 +116,7 @@ class LiveView:
     def _show(self) -> None:
         from IPython.display import display
 
-        from .live import LiveAnswer
+        from .widget import LiveAnswer
 
         # No widget margins: the swap to the final output must not move anything.
         self._widget = LiveAnswer(layout={"margin": "0"})
@@ -192,32 +162,6 @@ class LiveView:
         self._wake.set()
         if self._painter is not None:
             self._painter.wait()
-
-
-class TextView:
-    """Terminal IPython: print the text as it streams, then the footer."""
-
-    def __init__(self, stream=None):
-        self._out = stream
-
-    @property
-    def out(self):
-        return self._out or sys.stdout
-
-    def start(self, label: str) -> None:
-        pass
-
-    def add(self, text: str) -> None:
-        self.out.write(text)
-        self.out.flush()
-
-    def retrying(self, attempt: int, attempts: int, reason: str) -> None:
-        self.out.write(f"[{reason} ({attempt}/{attempts})]\n")
-
-    def finish(self, response: GeminiResponse) -> None:
-        end = "\n" if response.text and not response.text.endswith("\n") else ""
-        self.out.write(f"{end}\n[{response.footer()}]\n")
-        self.out.flush()
 
 
 class _Painter(threading.Thread):

@@ -2,7 +2,7 @@
 
 ipywidgets' stock HTML widget can only replace its whole value, so a growing answer
 is sent again on every paint. This widget (an anywidget; its front end is
-``live_answer.js``) sends each finished block once and the open tail per paint,
+``live_answer.js``, read by anywidget from its file) sends each finished block once and the open tail per paint,
 through one deflate stream flushed per paint, as binary message buffers. A paint
 costs about its new text, compressed, whatever the answer's length.
 """
@@ -13,20 +13,11 @@ import re
 import threading
 import uuid
 import zlib
-from importlib import resources
+from pathlib import Path
 
 import anywidget
 import traitlets
 
-
-def _compact(source: str) -> str:
-    """The module without its comment lines and indentation: it is sent with every cell.
-    (Safe for live_answer.js, which has no multi-line strings.)"""
-    lines = (line.strip() for line in source.splitlines())
-    return "\n".join(line for line in lines if line and not line.startswith("//"))
-
-
-_ESM = _compact(resources.files(__package__).joinpath("live_answer.js").read_text(encoding="utf-8"))
 # Record separators of the stream; never in the HTML itself (they are invisible anyway).
 _SEPARATORS = re.compile("[\x00\x01]")
 
@@ -34,7 +25,7 @@ _SEPARATORS = re.compile("[\x00\x01]")
 class LiveAnswer(anywidget.AnyWidget):
     """One cell's live answer: HTML (already sanitized) appended as it is finished."""
 
-    _esm = traitlets.Unicode(_ESM).tag(sync=True)
+    _esm = Path(__file__).with_name("live_answer.js")
     _stream = traitlets.Unicode().tag(sync=True)  # names this answer's stream in the front end
 
     def __init__(self, **kwargs):

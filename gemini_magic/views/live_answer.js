@@ -1,4 +1,4 @@
-// The live answer's front end (an anywidget ESM module; gemini_magic/live.py is its kernel side).
+// The live answer's front end (an anywidget ESM module; gemini_magic/views/widget.py is its kernel side).
 // The kernel sends one deflate stream, flushed per paint, as message buffers. Inflated, it is
 // records ending in "\0": "p<finished>\x01<tail>" is one paint (append the finished blocks, replace
 // the open tail: one record, so no frame shows half of it); "s<html>" sets the status line.

@@ -1,0 +1,68 @@
+"""The sections around an answer: its thoughts (folded) and its sources."""
+
+from __future__ import annotations
+
+import re
+
+from ..render import inert_markdown
+
+
+def thoughts_markdown(thoughts: str) -> str:
+    """Thought summaries folded in a <details> block; the model's text made inert."""
+    inner = _close_fences(inert_markdown(thoughts).strip("\n"))
+    return f"<details><summary>Thoughts</summary>\n\n{inner}\n\n</details>"
+
+
+def _close_fences(markdown: str) -> str:
+    # An unclosed code fence would swallow </details> and everything after it.
+    fence = None
+    for line in markdown.splitlines():
+        match = _FENCE_LINE.match(line)
+        if match is None:
+            continue
+        mark = match.group(1)
+        if fence is None:
+            fence = mark
+        elif mark[0] == fence[0] and len(mark) >= len(fence) and not line.strip()[len(mark):].strip():
+            fence = None
+    return markdown if fence is None else f"{markdown}\n{fence}"
+
+
+_FENCE_LINE = re.compile(r"^[ ]{0,3}(`{3,}|~{3,})")
+
+
+def sources_markdown(citations, search_queries=()) -> str:
+    """A "Sources" list of Markdown links (http/https only) and the searches made."""
+    from urllib.parse import quote_plus
+
+    links = [(title, uri) for title, uri in citations if _is_web(uri)]
+    lines = []
+    if links:
+        lines.append("**Sources**")
+        lines.extend(f"{n}. [{_link_text(title or uri)}]({_link_target(uri)})" for n, (title, uri) in enumerate(links, 1))
+    if search_queries:
+        searches = " · ".join(
+            f"[{_link_text(q)}](https://www.google.com/search?q={quote_plus(q)})" for q in search_queries if q.strip()
+        )
+        lines.append(("\n" if lines else "") + f"Google Search: {searches}")
+    return "\n".join(lines)
+
+
+def _is_web(uri) -> bool:
+    return isinstance(uri, str) and uri.lower().startswith(("https://", "http://")) and len(uri) > 8
+
+
+def _link_text(text: str) -> str:
+    """Link text that stays plain text: Markdown specials escaped, HTML made entities."""
+    flat = " ".join(str(text).split())
+    if len(flat) > 100:
+        flat = flat[:99] + "…"
+    flat = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|~])", r"\\\1", flat)
+
+
+def _link_target(uri: str) -> str:
+    """The URI with anything that could end or break a Markdown link percent-encoded."""
+    from urllib.parse import quote
+
+    return quote(uri, safe=":/?#@!$&*+,;=%~-._[]")
