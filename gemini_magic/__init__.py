@@ -39,6 +39,8 @@ def unload_ipython_extension(ipython):
     for kind in ("line", "cell"):
         if ipython.magics_manager.magics[kind].get("gemini") is not None:
             del ipython.magics_manager.magics[kind]["gemini"]
+    # Magics.__init__ added it to the shell's configurables: a stale one would answer %config.
+    ipython.configurables[:] = [c for c in ipython.configurables if not isinstance(c, GeminiMagics)]
     if magics is not None:
         magics.close()
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import builtins
+import functools
 import keyword
-import shlex
+import re
 from dataclasses import dataclass
 from typing import Optional
 
-from IPython.core.error import UsageError
+from IPython.core.magic_arguments import argument
+
+from .errors import CommandError
 
 
 @dataclass
@@ -18,54 +22,114 @@ class Command:
     prompt: str
 
 
-def split_options(parser, line: str) -> tuple[list[str], str]:
+MAX_OPTION_WORDS = 200  # far more than any real line; keeps argparse's work bounded
+
+
+def split_options(magic_func, line: str) -> tuple[list[str], str]:
     """Split leading ``-x value`` options off ``line`` the way a shell would.
 
     Quotes are honoured (``-s "Be terse."`` gives ``Be terse.``), unlike IPython's
     default splitter, which keeps them. Everything after the options is returned
     untouched as the prompt, so apostrophes in ``%gemini what's a p-value`` are fine.
+    One pass over the line, whatever its length.
     """
+    options = value_options(magic_func)
     argv: list[str] = []
     position = 0
     expecting_value = False
     while True:
-        position = len(line) - len(line[position:].lstrip())
-        rest = line[position:]
-        if not rest:
+        position = _SPACE.match(line, position).end()
+        if position == len(line):
             return argv, ""
-        if not expecting_value and not rest.startswith("-"):
-            return argv, rest.strip()  # the prompt: taken as written
-        # Read exactly one shell word, so quotes later in the prompt are never parsed.
-        lexer = shlex.shlex(rest, posix=True)
-        lexer.whitespace_split = True
-        lexer.commenters = ""
-        try:
-            token = lexer.get_token()
-        except ValueError as error:  # e.g. "No closing quotation"
-            raise UsageError(f"{error.args[0].lower()} in: {line.strip()}") from None
-        position += lexer.instream.tell()
+        if not expecting_value and line[position] != "-":
+            return argv, line[position:].strip()  # the prompt: taken as written
+        if len(argv) >= MAX_OPTION_WORDS:
+            raise CommandError(f"more than {MAX_OPTION_WORDS} option words on the line: {_shown(line)}")
+        token, position = _shell_word(line, position)
         if token == "--" and not expecting_value:
             return argv, line[position:].strip()
         argv.append(token)
-        expecting_value = not expecting_value and _takes_value(parser, token)
+        expecting_value = not expecting_value and _takes_value(options, token)
 
 
-def _takes_value(parser, token: str) -> bool:
+_SPACE = re.compile(r"\s*")
+_PLAIN = re.compile(r"[^\s'\"\\]+")
+
+
+def _shell_word(line: str, position: int) -> tuple[str, int]:
+    """One POSIX shell word starting at ``position`` (quotes and backslashes as sh reads
+    them), and where it ends. Exactly one word is read, so quotes later in the prompt
+    are never parsed."""
+    pieces: list[str] = []
+    n = len(line)
+    while position < n and not line[position].isspace():
+        plain = _PLAIN.match(line, position)
+        if plain is not None:
+            pieces.append(plain.group())
+            position = plain.end()
+            continue
+        c = line[position]
+        if c == "\\":
+            pieces.append(line[position + 1 : position + 2])
+            position += 2
+        elif c == "'":
+            end = line.find("'", position + 1)
+            if end < 0:
+                raise CommandError(f"no closing quotation in: {_shown(line)}")
+            pieces.append(line[position + 1 : end])
+            position = end + 1
+        else:  # a double quote: backslash escapes only \\ and " (as shlex reads it)
+            position += 1
+            while True:
+                end = _DOUBLE_QUOTED_END.search(line, position)
+                if end is None:
+                    raise CommandError(f"no closing quotation in: {_shown(line)}")
+                pieces.append(line[position : end.start()])
+                position = end.end()
+                if end.group() == '"':
+                    break
+                escaped = end.group()[1]
+                pieces.append(escaped if escaped in '"\\' else end.group())
+    return "".join(pieces), position
+
+
+_DOUBLE_QUOTED_END = re.compile(r'"|\\[\s\S]')
+
+
+def _shown(line: str, limit: int = 120) -> str:
+    flat = " ".join(line.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+@functools.lru_cache(maxsize=None)
+def value_options(magic_func) -> frozenset:
+    """The options that take a value (``-m NAME``, not ``--chat``), read from the
+    magic's own ``@argument`` declarations (IPython keeps them on ``.decorators``)."""
+    names: set = set()
+    for declared in getattr(magic_func, "decorators", ()):
+        if isinstance(declared, argument) and declared.kwds.get("action") not in _FLAG_ACTIONS:
+            names.update(name for name in declared.args if name.startswith("-"))
+    return frozenset(names)
+
+
+_FLAG_ACTIONS = ("store_true", "store_false", "store_const", "count", "help", "version")
+
+
+def _takes_value(options: frozenset, token: str) -> bool:
     if "=" in token or (token.startswith("-") and not token.startswith("--") and len(token) > 2):
         return False  # --opt=value or -t0.2: the value is in the token
-    action = parser._option_string_actions.get(token)
-    return action is not None and action.nargs != 0
+    return token in options
 
 
-def parse(parser, line: str, cell: Optional[str]) -> Command:
-    """Parse the magic line (and cell); raise UsageError on any mistake."""
-    argv, rest = split_options(parser, line)
-    options = parser.parse_args(argv)
+def parse(magic_func, line: str, cell: Optional[str]) -> Command:
+    """Parse the magic line (and cell); raise CommandError (or argparse's UsageError) on any mistake."""
+    argv, rest = split_options(magic_func, line)
+    options = magic_func.parser.parse_args(argv)
     if cell is None:
         prompt = rest
     else:
         if rest:
-            raise UsageError(
+            raise CommandError(
                 f"unexpected text on the %%gemini line: {rest!r} (put the prompt in the cell below, options on the line)"
             )
         prompt = cell
@@ -74,8 +138,38 @@ def parse(parser, line: str, cell: Optional[str]) -> Command:
 
 def check_identifier(name: Optional[str], option: str) -> Optional[str]:
     if name is not None and (not name.isidentifier() or keyword.iskeyword(name)):
-        raise UsageError(f"{option} {name!r}: not a valid Python variable name")
+        raise CommandError(f"{option} {name!r}: not a valid Python variable name")
     return name
+
+
+# Names the session itself needs: overwriting one breaks every later cell.
+_RESERVED = frozenset(dir(builtins)) | {
+    "get_ipython", "In", "Out", "exit", "quit", "_ih", "_oh", "_dh", "_ii", "_iii", "_i", "_", "__", "___",
+    "_gemini_chat",
+}
+_SESSION_NAME = re.compile(r"_i{1,3}\d*|_\d+|__\w*__")
+
+
+def check_output_name(name: Optional[str], *, each: Optional[str] = None) -> Optional[str]:
+    """``--out NAME``: a variable name the answer may take without breaking the session
+    (not a builtin, not IPython's own ``In``/``Out``/``_ih``/``_1``/``get_ipython``, not
+    ``--each``'s input)."""
+    name = check_identifier(name, "-o/--out")
+    if name is None:
+        return None
+    if name in _RESERVED or _SESSION_NAME.fullmatch(name):
+        raise CommandError(f"-o/--out {name}: that name belongs to Python or IPython; choose another, e.g. --out answer")
+    if each is not None and name == each:
+        raise CommandError(f"-o/--out {name}: that is --each's input; the answers would replace it. Choose another name")
+    return name
+
+
+_INVISIBLE = re.compile(r"[\s\u200b-\u200f\u2028-\u202f\u2060-\u206f\ufeff\u00ad\u034f\u180e]+")
+
+
+def visible(text: str) -> bool:
+    """Whether ``text`` has anything a reader would see (zero-width and format characters are not)."""
+    return bool(text) and bool(_INVISIBLE.sub("", text))
 
 
 def resolve_text_or_variable(value: Optional[str], namespace: dict, option: str) -> Optional[str]:
@@ -83,11 +177,11 @@ def resolve_text_or_variable(value: Optional[str], namespace: dict, option: str)
     if value is None or not value.isidentifier():
         return value
     if value not in namespace:
-        raise UsageError(
+        raise CommandError(
             f"{option} {value}: no variable named {value!r} (give a variable name, or text with a space, "
             f'e.g. {option} "Be terse.")'
         )
     text = namespace[value]
     if not isinstance(text, str):
-        raise UsageError(f"{option} {value}: the variable holds a {type(text).__name__}, not text")
+        raise CommandError(f"{option} {value}: the variable holds a {type(text).__name__}, not text")
     return text

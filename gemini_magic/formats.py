@@ -21,13 +21,11 @@ import typing
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
+from .errors import SchemaError
+
 __all__ = ["FORMATS", "Format", "prepare", "parse_json", "SchemaError"]
 
 FORMATS = ("markdown", "text", "code", "json")
-
-
-class SchemaError(ValueError):
-    """A ``--schema`` that cannot be used (one line, naming it)."""
 
 
 @dataclass(frozen=True)

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import math
-import os
+import contextlib
 import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import Iterator, Optional
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
-from traitlets import Bool, CaselessStrEnum, Float, Int, Unicode, default
 
 from . import chat, command, formats
-from .formats import FORMATS
-
-# An alias Google keeps pointing at its newest Flash model.
-DEFAULT_MODEL = "gemini-flash-latest"
+from .errors import GeminiMagicError, Mistake, SchemaError
+from .settings import FORMATS, Settings
 
 _LINE_PROMPT_WITH_QUESTION = re.compile(r"^(\s*)%gemini\s+(\S.*\?)\s*$")
 
@@ -42,7 +38,7 @@ def keep_question_marks(lines: list[str]) -> list[str]:
 
 
 @dataclass
-class _Plan:
+class CellPlan:
     """What a run adds to the plain request: its format and its turn in the conversation."""
 
     format: formats.Format
@@ -51,52 +47,30 @@ class _Plan:
     chat: bool  # send the earlier turns
 
 
+@dataclass
+class CellRequest:
+    """One cell, ready to send: its settings (options over %config), Request, --out and plan."""
+
+    settings: Settings
+    request: object  # a client.Request
+    out: Optional[str]
+    plan: CellPlan
+
+
+@contextlib.contextmanager
+def one_line() -> Iterator[None]:
+    """The one boundary to the user: any gemini_magic failure becomes IPython's one-line
+    UsageError (no traceback); the cell fails, so "Run all" stops there."""
+    try:
+        yield
+    except GeminiMagicError as error:
+        raise UsageError(str(error)) from None
+
+
 @magics_class
-class GeminiMagics(Magics):
-    """Gemini in the notebook. Set defaults with ``%config GeminiMagics.<name> = value``."""
-
-    model = Unicode(help="Default model; GEMINI_MAGIC_MODEL overrides the built-in default.").tag(config=True)
-    temperature = Float(None, allow_none=True, help="Default sampling temperature (0-2); None: the model's.").tag(
-        config=True
-    )
-    max_tokens = Int(None, allow_none=True, help="Default cap on answer tokens; None: the model's.").tag(config=True)
-    system = Unicode(None, allow_none=True, help="Default system instruction.").tag(config=True)
-    offline = Bool(help="Answer from the local offline demo server (no key needed). GEMINI_MAGIC_OFFLINE=1 sets it.").tag(
-        config=True
-    )
-    stream = Bool(True, help="Stream the answer as it is generated (False: wait for the whole answer).").tag(config=True)
-    timeout = Float(120.0, help="Seconds to wait for Gemini to send the next bytes before giving up.").tag(config=True)
-    retries = Int(3, help="Extra attempts on 429/5xx and dropped connections before any text arrived.").tag(config=True)
-    retry_delay = Float(1.0, help="Seconds before the first retry (doubled each time; Retry-After wins).").tag(config=True)
-    allow_images = Bool(False, help="Load remote images in answers (off: they are shown as links).").tag(config=True)
-    chat = Bool(False, help="Send the notebook's earlier turns with every prompt, as --chat does.").tag(config=True)
-    format = CaselessStrEnum(FORMATS, default_value="markdown", help="Answer format: markdown, text, code or json.").tag(
-        config=True
-    )
-    variables = Bool(True, help="Fill {name} references in prompts from the namespace (False: as --no-vars).").tag(
-        config=True
-    )
-    max_rows = Int(20, help="Rows of a DataFrame or Series that {name} puts in a prompt.").tag(config=True)
-    max_chars = Int(20000, help="Characters of one {name} value put in a prompt (the rest is cut, with a note).").tag(
-        config=True
-    )
-    thinking_budget = Int(None, allow_none=True, help="Thinking tokens: 0 off, -1 automatic; None: the model's.").tag(
-        config=True
-    )
-    show_thoughts = Bool(False, help="Ask for thought summaries and show them folded above the answer.").tag(config=True)
-    search = Bool(False, help="Ground answers with Google Search and list the cited sources.").tag(config=True)
-    concurrency = Int(16, help="--each: requests in flight at once (1-100).").tag(config=True)
-    rpm = Int(None, allow_none=True, help="--each: at most this many requests a minute; None: no limit.").tag(config=True)
-    tpm = Int(None, allow_none=True, help="--each: at most about this many tokens a minute; None: no limit.").tag(config=True)
-    batch_poll = Float(30.0, help="--batch: longest wait in seconds between two looks at the job's state.").tag(config=True)
-
-    @default("model")
-    def _default_model(self):
-        return os.environ.get("GEMINI_MAGIC_MODEL") or DEFAULT_MODEL
-
-    @default("offline")
-    def _default_offline(self):
-        return os.environ.get("GEMINI_MAGIC_OFFLINE", "").lower() in ("1", "true", "yes")
+class GeminiMagics(Magics, Settings):
+    """Gemini in the notebook. Set defaults with ``%config GeminiMagics.<name> = value``
+    (every setting is listed by ``%config GeminiMagics``)."""
 
     @magic_arguments()
     @argument("-m", "--model", help="Model name, e.g. gemini-2.5-pro. Default: %%config GeminiMagics.model.")
@@ -172,78 +146,70 @@ class GeminiMagics(Magics):
         Needs GEMINI_API_KEY (or GOOGLE_API_KEY, or Vertex AI settings) in the
         environment, or --offline for the local demo server.
         """
-        cmd = command.parse(self.gemini.parser, line, cell)
-        if cmd.options.each is not None or cmd.options.batch or cmd.options.batch_job is not None:
-            from .many import (
-                run_magic,  # many prompts at once: a progress bar, not a stream
-            )
+        with one_line():
+            self._run(line, cell)
 
-            return run_magic(self, cmd, self._request)
+    def _run(self, line: str, cell: Optional[str]) -> None:
+        cmd = command.parse(self.gemini, line, cell)
+        if cmd.options.each is not None or cmd.options.batch or cmd.options.batch_job is not None:
+            from .many import run_magic  # many prompts at once: a progress bar, not a stream
+
+            return run_magic(self, cmd, self.request_for)
         if cmd.options.reset:
             forgotten = chat.current(self.shell.user_ns).reset()
-            if not cmd.prompt.strip() and not cmd.options.image:
+            if not command.visible(cmd.prompt) and not cmd.options.image:
                 print(f"Conversation reset: {forgotten} turn{'s' if forgotten != 1 else ''} forgotten.")
                 return
-        plan = self._plan(cmd)
-        request, out = self._request(cmd, plan)
-        from .errors import GeminiError
+        cell = self.request_for(cmd)
+        settings, request, out, plan = cell.settings, cell.request, cell.out, cell.plan
+        request.connection.check()  # no key: say what to set, before showing anything
 
-        try:
-            request.connection.check()  # no key: say what to set, before showing anything
-        except GeminiError as error:
-            raise UsageError(str(error)) from None
-
+        from .errors import AnswerIncomplete
+        from .interrupts import guarded
         from .session import incomplete_message, run
         from .views import choose_view
 
-        view = choose_view(self.shell, allow_images=self.allow_images)
+        view = choose_view(self.shell, allow_images=settings.allow_images)
         if plan.format.name in ("text", "json") and getattr(self.shell, "kernel", None) is not None:
             from .output.fenced import FencedView
 
             view = FencedView(view, plan.format.name)
-        stream = self.stream and not cmd.options.no_stream
-        response = run(request, view, stream=stream)
-
         names = ["_gemini"] + ([out] if out else [])
-        problem = self._keep(response, request, names, plan)
+        with guarded() as gate:  # from here on only the stream itself can be interrupted
+            response = run(request, view, stream=settings.stream and not cmd.options.no_stream, gate=gate)
+            problem = self._keep(response, request, names, plan)
         problem = incomplete_message(response, names) or problem
         if problem:
             if response.interrupted:
                 from .client import forget_clients
 
                 forget_clients()  # its connection was cut mid-read: start clean
-            # One line, no traceback (IPython prints a plain UsageError so); the
-            # cell fails, so "Run all" stops here, but the answer is already kept.
-            raise UsageError(problem)
+            raise AnswerIncomplete(problem)
 
-    def _plan(self, cmd) -> "_Plan":
+    def _plan(self, cmd) -> CellPlan:
         """The output format and this cell's place in the conversation."""
         options = cmd.options
         if options.chat and options.no_chat:
-            raise UsageError("--chat and --no-chat: choose one")
+            raise Mistake("--chat and --no-chat: choose one")
         if options.schema and options.format not in (None, "json"):
-            raise UsageError(f"--schema {options.schema}: only with -f json (or no -f)")
-        try:
-            answer_format = formats.prepare(options.format or self.format, options.schema, self.shell.user_ns)
-        except formats.SchemaError as error:
-            raise UsageError(str(error)) from None
+            raise SchemaError(f"--schema {options.schema}: only with -f json (or no -f)")
+        answer_format = formats.prepare(options.format or self.format, options.schema, self.shell.user_ns)
         conversation = chat.current(self.shell.user_ns)
         turn = conversation.key(chat.cell_id(getattr(self.shell, "parent_header", None)), self.shell.execution_count)
-        return _Plan(answer_format, conversation, turn, (options.chat or self.chat) and not options.no_chat)
+        return CellPlan(answer_format, conversation, turn, (options.chat or self.chat) and not options.no_chat)
 
-    def _parts(self, cmd) -> list:
+    def _parts(self, cmd, settings: Settings) -> list:
         """The user turn: --image images first, then the prompt with {name} filled in."""
-        from .prompt import PromptError, build_parts, load_image
+        from .prompt import build_parts, load_image
 
         namespace = self.shell.user_ns
-        try:
-            images = [load_image(name, namespace) for name in cmd.options.image or ()]
-            expand = self.variables and not cmd.options.no_vars
-            return images + build_parts(
-                cmd.prompt, namespace, expand=expand, max_chars=self.max_chars, max_rows=self.max_rows
-            )
-        except PromptError as error:
-            raise UsageError(str(error)) from None
+        limit = settings.max_file_bytes
+        images = [load_image(name, namespace, max_bytes=limit) for name in cmd.options.image or ()]
+        expand = settings.variables and not cmd.options.no_vars
+        return images + build_parts(
+            cmd.prompt, namespace, expand=expand, max_chars=settings.max_chars, max_rows=settings.max_rows,
+            max_file_bytes=limit,
+        )
 
     def _keep(self, response, request, names, plan) -> Optional[str]:
         """Store the answer, record the turn, hand over code; a problem to report, or None."""
@@ -265,71 +231,42 @@ class GeminiMagics(Magics):
             return f"{problem}; the answer is kept in {' and '.join(names)}."
         return None
 
-    def _request(self, cmd, plan: Optional["_Plan"] = None):
-        """Build the Request from options, config and the user's namespace."""
-        from .client import (  # light: client imports the SDK only when used
-            Connection,
-            Request,
-        )
-
+    def request_for(self, cmd) -> CellRequest:
+        """This cell's settings (options over %config), its Request (from the options, the
+        settings and the user's namespace), --out and plan; any mistake raises."""
         options = cmd.options
-        plan = plan or self._plan(cmd)
-        if not cmd.prompt.strip() and not options.image:
-            raise UsageError("empty prompt: write the question in the cell under %%gemini, or after %gemini")
-        temperature = options.temperature if options.temperature is not None else self.temperature
-        if temperature is not None and not (0 <= temperature <= 2 and math.isfinite(temperature)):
-            raise UsageError(f"-t/--temperature {temperature:g}: must be between 0 and 2")
-        max_tokens = options.max_tokens if options.max_tokens is not None else self.max_tokens
-        if max_tokens is not None and max_tokens < 1:
-            raise UsageError(f"--max-tokens {max_tokens}: must be a positive whole number")
-        model = (options.model or self.model).strip()
-        if not model or any(ch.isspace() for ch in model):
-            raise UsageError(f"-m/--model {model!r}: not a model name")
-        out = command.check_identifier(options.out, "-o/--out")
+        plan = self._plan(cmd)
+        if not command.visible(cmd.prompt) and not options.image:
+            raise Mistake("empty prompt: write the question in the cell under %%gemini, or after %gemini")
+        settings = self.derive(
+            model=options.model,
+            temperature=options.temperature,
+            max_tokens=options.max_tokens,
+            thinking_budget=options.thinking_budget,
+            show_thoughts=options.show_thoughts or None,
+            search=options.search or None,
+            offline=options.offline or None,
+            concurrency=options.concurrency,
+            rpm=options.rpm,
+            tpm=options.tpm,
+        )
+        out = command.check_output_name(options.out, each=options.each)
         system = command.resolve_text_or_variable(options.system, self.shell.user_ns, "-s/--system")
         if plan.chat and system is None:
             system = plan.conversation.system  # a conversation keeps its system instruction
-        if system is None:
-            system = self.system
-        budget = options.thinking_budget if options.thinking_budget is not None else self.thinking_budget
-        if budget is not None and budget < -1:
-            raise UsageError(f"--thinking-budget {budget}: must be 0 (off), a number of tokens, or -1 (automatic)")
-        show_thoughts = options.show_thoughts or self.show_thoughts
-        if show_thoughts and budget == 0:
-            raise UsageError("--show-thoughts with --thinking-budget 0: thinking is off, so there are no thoughts to show")
-        parts = self._parts(cmd)
-        if self.timeout is not None and self.timeout <= 0:
-            raise UsageError("GeminiMagics.timeout must be a positive number of seconds")
-
-        offline_url = None
-        if options.offline or self.offline:
-            from .offline import shared_server
-
-            offline_url = shared_server().url
-        connection = Connection(
-            offline_url=offline_url, timeout=self.timeout, retries=max(0, self.retries), retry_delay=self.retry_delay
-        )
-        request = Request(
+        request = settings.request(
             prompt=cmd.prompt,
-            model=model,
-            connection=connection,
+            parts=tuple(self._parts(cmd, settings)),
             system=system,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            parts=tuple(parts),
             history=chat.Conversation.history(plan.conversation.before(plan.turn)) if plan.chat else (),
-            response_mime_type=plan.format.mime_type,
-            response_schema=plan.format.json_schema,
-            thinking_budget=budget,
-            include_thoughts=show_thoughts,
-            search=options.search or self.search,
+            answer_format=plan.format,
         )
         if plan.chat and options.system is not None:
-            plan.conversation.system = system  # -s in a chat cell applies to the whole conversation
-        return request, out
+            plan.conversation.system = request.system  # -s in a chat cell applies to the whole conversation
+        return CellRequest(settings, request, out, plan)
 
     def close(self):
-        """Release cached clients (called by %unload_ext)."""
+        """Release cached clients and the background loop (called by %unload_ext)."""
         import sys
 
         client = sys.modules.get("gemini_magic.client")

@@ -2,111 +2,54 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Optional
 
+from .answer import AnswerBuilder
 from .client import Request, stream_answer
 from .errors import GeminiError
-from .response import GeminiResponse, Usage
-
-# Finish reasons that mean Gemini cut the answer short on purpose.
-_POLICY_STOPS = {
-    "SAFETY": "for safety",
-    "RECITATION": "because it was reciting a source verbatim (recitation)",
-    "PROHIBITED_CONTENT": "for prohibited content",
-    "BLOCKLIST": "because it hit a blocklisted term",
-    "SPII": "because it contained sensitive personal information",
-    "IMAGE_SAFETY": "for image safety",
-    "OTHER": "for an unspecified reason",
-}
+from .interrupts import InterruptGate
+from .response import GeminiResponse
 
 
-def run(request: Request, view, *, stream: bool = True) -> GeminiResponse:
+def run(request: Request, view, *, stream: bool = True, gate: Optional[InterruptGate] = None) -> GeminiResponse:
     """Stream ``request`` into ``view`` and return the whole answer as a GeminiResponse.
 
     An interrupt or a failure ends the stream early; the text received so far
     is kept and the response says what happened (``.interrupted``, ``.error``).
+    Interrupts raise only while the stream is read (``gate``): the view is always
+    finished, even on a second Ctrl-C right after the first.
     """
-    texts: list[str] = []
-    thoughts: list[str] = []
-    citations: list = []
-    search_queries: list = []
-    model = request.model
-    usage = None
-    finish_reason: Optional[str] = None
-    block_reason: Optional[str] = None
-    safety: Optional[str] = None
-    error: Optional[str] = None
-    interrupted = False
+    builder = AnswerBuilder(request.model, request.connection.max_answer_chars)
     add = view.add
-    append = texts.append
-
+    take = builder.add
+    response = None
     started = time.perf_counter()
-    view.start(request.model)
-    deltas = stream_answer(request, stream=stream, on_retry=view.retrying)
     try:
-        for delta in deltas:  # the hot path: keep it to appends
-            if delta.text:
-                append(delta.text)
-                add(delta.text)
-            if delta.thought:
-                thoughts.append(delta.thought)
-            if delta.usage is not None:
-                usage = delta.usage
-            if delta.model_version:
-                model = delta.model_version
-            if delta.finish_reason:
-                finish_reason, safety = delta.finish_reason, delta.safety
-            if delta.block_reason:
-                block_reason = delta.block_reason
-            if delta.citations:
-                citations.extend(delta.citations)
-            if delta.search_queries:
-                search_queries = delta.search_queries
-    except KeyboardInterrupt:
-        interrupted = True
-        finish_reason = "INTERRUPTED"
-    except GeminiError as failure:
-        error = str(failure)
-        finish_reason = "ERROR"
+        view.start(request.model)
+        deltas = stream_answer(request, stream=stream, on_retry=view.retrying)
+        try:
+            with gate.open() if gate is not None else contextlib.nullcontext():
+                for delta in deltas:  # the hot path: keep it to appends
+                    text = take(delta)
+                    if text:
+                        add(text)
+                    if builder.full:
+                        break
+        except KeyboardInterrupt:
+            builder.interrupt()
+        except GeminiError as failure:
+            builder.fail(failure)
+        finally:
+            deltas.close()
+        response = builder.response(time.perf_counter() - started)
     finally:
-        deltas.close()
-
-    if error is None and not interrupted:
-        error = policy_message(finish_reason, block_reason, safety)
-        if block_reason:
-            finish_reason = f"BLOCKED:{block_reason}"
-
-    response = GeminiResponse(
-        "".join(texts),
-        model=model,
-        usage=Usage.from_metadata(usage),
-        finish_reason=finish_reason,
-        elapsed=time.perf_counter() - started,
-        interrupted=interrupted,
-        error=error,
-        thoughts="".join(thoughts),
-        citations=list(dict.fromkeys(citations)),  # in order, without repeats
-        search_queries=search_queries,
-    )
-    view.finish(response)
+        if response is None:  # a bug above: still show and keep what arrived
+            builder.fail("gemini_magic stopped on an internal error; the text so far is kept.")
+            response = builder.response(time.perf_counter() - started)
+        view.finish(response)
     return response
-
-
-def policy_message(finish_reason, block_reason, safety) -> Optional[str]:
-    """A short message for answers Gemini refused or cut, else None."""
-    if block_reason:
-        return (
-            f"Gemini blocked the prompt ({block_reason.lower().replace('_', ' ')}); nothing was generated. "
-            "Rephrase the prompt."
-        )
-    if finish_reason in _POLICY_STOPS:
-        category = f" (category: {safety})" if safety else ""
-        return (
-            f"Gemini stopped the answer {_POLICY_STOPS[finish_reason]}{category}; the partial answer is kept. "
-            "Rephrase the prompt to continue."
-        )
-    return None
 
 
 def incomplete_message(response: GeminiResponse, names: list[str]) -> Optional[str]:

@@ -89,7 +89,8 @@ def test_defaults_come_from_config(ip, server):
 
 
 def test_the_default_model_is_a_flash_model_overridable_by_environment(shell, gemini_env, monkeypatch):
-    from gemini_magic.magics import DEFAULT_MODEL, GeminiMagics
+    from gemini_magic.magics import GeminiMagics
+    from gemini_magic.settings import DEFAULT_MODEL
 
     assert "flash" in DEFAULT_MODEL
     assert GeminiMagics(shell=shell).model == DEFAULT_MODEL

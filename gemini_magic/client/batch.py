@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from ..errors import GeminiError
+from ..errors import BatchJobError
 from .chunks import chunk_delta, enum_name
 from .connection import Connection, get_client
 from .errors import describe_error
@@ -51,9 +51,8 @@ def get_batch(connection: Connection, name: str) -> BatchJob:
         job = get_client(connection).batches.get(name=name)
     except Exception as error:
         if getattr(error, "code", None) == 404 or isinstance(error, ValueError):
-            raise GeminiError(
-                f"No Gemini batch job named {name!r} (it may have been deleted, or have expired).",
-                kind="batch",
+            raise BatchJobError(
+                f"No Gemini batch job named {name!r} (it may have been deleted, or have expired)."
             ) from None
         raise describe_error(error, request) from None
     return batch_job_of(job, request)

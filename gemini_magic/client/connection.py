@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass
 from typing import Optional
 
-from ..errors import GeminiError, MissingKeyError
+from ..errors import ConfigError, MissingKeyError
 from ..secrets import KEY_VARIABLES
 
 VERTEX_VARIABLE = "GOOGLE_GENAI_USE_VERTEXAI"
@@ -21,6 +21,7 @@ class Connection:
     timeout: Optional[float] = None  # seconds to wait for each response byte
     retries: int = 0  # extra attempts for failures that happen before any text
     retry_delay: float = 1.0  # first backoff in seconds, doubled each time
+    max_answer_chars: int = 10_000_000  # an answer (and a response body) is cut off beyond this
 
     def check(self) -> None:
         """Fail early, with what to set, when no credentials are configured."""
@@ -32,8 +33,7 @@ class Connection:
             "No Gemini API key: set GEMINI_API_KEY (or GOOGLE_API_KEY) before starting Jupyter, "
             "or for Vertex AI set GOOGLE_GENAI_USE_VERTEXAI=true with GOOGLE_CLOUD_PROJECT and "
             "GOOGLE_CLOUD_LOCATION; to try it without a key use %%gemini --offline "
-            "(or %config GeminiMagics.offline = True).",
-            kind="key",
+            "(or %config GeminiMagics.offline = True)."
         )
 
 
@@ -90,4 +90,4 @@ def make_client(connection: Connection):
     try:
         return genai.Client(http_options=types.HttpOptions(**options) if options else None)
     except Exception as error:  # e.g. Vertex chosen but no project: say which setting
-        raise GeminiError(f"Could not create the Gemini client: {error}", kind="config") from None
+        raise ConfigError(f"Could not create the Gemini client: {error}") from None

@@ -30,6 +30,6 @@ and ``entry`` (the entry points: the magic's ``run_magic``, ``map`` and
 
 from .engine import shutdown
 from .entry import collect_job, map, run_magic
-from .items import ManyError
+from ..errors import ManyError
 
 __all__ = ["map", "run_magic", "collect_job", "shutdown", "ManyError"]

@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 from typing import Callable, Optional
 
-from ..client import Request
+from ..answer import build_response
 from ..errors import GeminiError
 from ..response import GeminiResponse
-from .items import Items, ManyError, Template, fingerprint
+from ..errors import ManyError
+from .items import Items, Template, fingerprint
 from .results import (
     JOB_ATTRIBUTE,
     KEY_ATTRIBUTE,
@@ -17,7 +18,6 @@ from .results import (
     failed_response,
     is_finished,
     pending_response,
-    response_from_delta,
     with_key,
 )
 
@@ -113,7 +113,7 @@ def collect(job, items: Optional[Items], results: list, indices: list, model: st
         if isinstance(answer, GeminiError):
             response = failed_response(job.model or model, str(answer))
         else:
-            response = finish(response_from_delta(answer, Request(prompt="", model=job.model or model), 0.0))
+            response = finish(build_response([answer], model=job.model or model))
         results[i] = with_key(response, getattr(earlier, KEY_ATTRIBUTE, None))
         got.add(i)
     for i in wanted - got:

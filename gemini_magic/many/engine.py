@@ -12,6 +12,7 @@ import threading
 import time
 from typing import Optional
 
+from ..answer import build_response
 from ..errors import GeminiError
 from ..response import GeminiResponse
 from .items import Items, Template, fingerprint
@@ -21,11 +22,9 @@ from .results import (
     Outcome,
     failed_response,
     is_finished,
-    response_from_delta,
     with_key,
 )
 
-FATAL_KINDS = ("key", "model", "config")  # every other item would fail the same way
 
 _loop: Optional[asyncio.AbstractEventLoop] = None
 _loop_lock = threading.Lock()
@@ -101,10 +100,13 @@ class Engine:
                     before_attempt=(lambda: self.limiter.acquire(estimate)) if self.limiter else None,
                     on_retry=self._retrying,
                 )
-                response = self.template.finish(response_from_delta(delta, request, time.perf_counter() - started))
+                response = self.template.finish(build_response(
+                    [delta], model=request.model, elapsed=time.perf_counter() - started,
+                    max_chars=request.connection.max_answer_chars,
+                ))
             except GeminiError as error:
                 response = failed_response(request.model, str(error), time.perf_counter() - started)
-                if error.kind in FATAL_KINDS and self.fatal is None:
+                if error.fatal and self.fatal is None:  # every other item would fail the same way
                     self.fatal = error
             finally:
                 counts.in_flight -= 1

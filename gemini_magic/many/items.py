@@ -16,12 +16,9 @@ from collections.abc import Mapping
 from typing import Any, Optional
 
 from ..client import Request
+from ..errors import ManyError
 from ..prompt import pandas_kind
 from ..response import GeminiResponse
-
-
-class ManyError(ValueError):
-    """A mistake in a many-prompt run, found before anything is sent (one line)."""
 
 
 

@@ -9,13 +9,12 @@ and the summary).
 from __future__ import annotations
 
 import dataclasses
-import sys
 import time
 from typing import Any, Optional
 
-from ..client import Request
 from ..prompt import pandas_kind
-from ..response import GeminiResponse, Usage
+from ..answer import build_response
+from ..response import GeminiResponse
 from .items import Items, Template, fingerprint
 
 KEY_ATTRIBUTE = "_gemini_prompt_key"  # on each GeminiResponse: a hash of what was asked
@@ -50,25 +49,8 @@ def previous_results(previous: Any, items: Items) -> Optional[list]:
     return list(values)
 
 
-def response_from_delta(delta, request: Request, elapsed: float) -> GeminiResponse:
-    from ..session import policy_message
-
-    finish = delta.finish_reason
-    error = policy_message(finish, delta.block_reason, delta.safety)
-    if delta.block_reason:
-        finish = f"BLOCKED:{delta.block_reason}"
-    return GeminiResponse(
-        delta.text,
-        model=sys.intern(delta.model_version or request.model),  # one copy for thousands of answers
-        usage=Usage.from_metadata(delta.usage),
-        finish_reason=finish,
-        elapsed=elapsed,
-        error=error,
-    )
-
-
 def failed_response(model: str, error: str, elapsed: float = 0.0) -> GeminiResponse:
-    return GeminiResponse("", model=model, finish_reason="ERROR", elapsed=elapsed, error=error)
+    return build_response(model=model, elapsed=elapsed, error=error)
 
 
 def with_key(response: GeminiResponse, key: Optional[str]) -> GeminiResponse:

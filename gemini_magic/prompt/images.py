@@ -6,6 +6,8 @@ from typing import Any, Mapping
 
 from .parts import Image, PromptError
 
+MAX_FILE_BYTES = 20_000_000  # Gemini's inline limit for a whole request
+
 IMAGE_SUFFIXES = {
     ".png": "image/png",
     ".jpg": "image/jpeg",
@@ -25,10 +27,12 @@ def _sniff(data: bytes):
             return mime
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp"
+    if data[4:8] == b"ftyp" and data[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"heif"):
+        return "image/heif" if data[8:12] in (b"mif1", b"msf1", b"heif") else "image/heic"
     return None
 
 
-def to_image(value: Any, *, strict: bool = True):
+def to_image(value: Any, *, strict: bool = True, max_bytes: int = MAX_FILE_BYTES):
     """``value`` as an :class:`Image`, or None when it is not an image.
 
     With ``strict`` a value that is no image raises :class:`PromptError`;
@@ -58,7 +62,7 @@ def to_image(value: Any, *, strict: bool = True):
     if module.startswith("IPython.") and cls.__name__ == "Image" and isinstance(getattr(value, "data", None), bytes):
         return to_image(value.data)
     if hasattr(value, "__fspath__") or (strict and isinstance(value, str)):
-        return _image_file(value, strict)
+        return _image_file(value, strict, max_bytes)
     if strict:
         raise PromptError(
             f"a {cls.__name__} is not an image (give a PIL image, a matplotlib Figure, "
@@ -67,15 +71,15 @@ def to_image(value: Any, *, strict: bool = True):
     return None
 
 
-def load_image(name: str, namespace: Mapping[str, Any]) -> Image:
+def load_image(name: str, namespace: Mapping[str, Any], *, max_bytes: int = MAX_FILE_BYTES) -> Image:
     """The image for ``--image NAME``: a variable holding an image (or a path), else a file."""
     import os
 
     try:
         if name in namespace:
-            return to_image(namespace[name])
-        if os.path.isfile(name):
-            return to_image(name)
+            return to_image(namespace[name], max_bytes=max_bytes)
+        if os.path.lexists(name):
+            return to_image(name, max_bytes=max_bytes)
     except PromptError as error:
         raise PromptError(f"--image {name}: {error}") from None
     raise PromptError(f"--image {name}: no variable named {name!r} and no image file by that name")
@@ -94,8 +98,9 @@ def _pil_image(image) -> Image:
     return Image("image/png", buffer.getvalue())
 
 
-def _image_file(path, strict: bool):
+def _image_file(path, strict: bool, max_bytes: int):
     import os
+    import stat
 
     path = os.fspath(path)
     suffix = os.path.splitext(path)[1].lower()
@@ -104,9 +109,28 @@ def _image_file(path, strict: bool):
         if strict:
             raise PromptError(f"{path!r}: not an image file (expected {', '.join(IMAGE_SUFFIXES)})")
         return None
+    # Look before reading: a device (/dev/zero), a FIFO or a huge file must not hang or fill the kernel.
     try:
-        with open(path, "rb") as file:
-            data = file.read()
+        info = os.stat(path)
     except OSError as error:
         raise PromptError(f"{path!r}: cannot read the image ({error.strerror or error})") from None
-    return Image(_sniff(data) or mime, data)
+    if not stat.S_ISREG(info.st_mode):
+        raise PromptError(f"{path!r}: not a regular file (a directory, device or pipe), so it is not read")
+    if info.st_size == 0:
+        raise PromptError(f"{path!r}: the file is empty")
+    if info.st_size > max_bytes:
+        raise PromptError(
+            f"{path!r}: {info.st_size:,} bytes, more than the {max_bytes:,} an image may have here "
+            "(GeminiMagics.max_file_bytes)"
+        )
+    try:
+        with open(path, "rb") as file:
+            data = file.read(max_bytes + 1)
+    except OSError as error:
+        raise PromptError(f"{path!r}: cannot read the image ({error.strerror or error})") from None
+    if len(data) > max_bytes:
+        raise PromptError(f"{path!r}: grew past {max_bytes:,} bytes while being read")
+    sniffed = _sniff(data)
+    if sniffed is None:
+        raise PromptError(f"{path!r}: its bytes are not a PNG, JPEG, WebP or HEIC image, whatever its name says")
+    return Image(sniffed, data)

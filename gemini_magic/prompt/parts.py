@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Union
 
+from ..errors import PromptError
 
-class PromptError(ValueError):
-    """A prompt that cannot be built; the message is one line naming the culprit."""
+__all__ = ["Image", "Part", "PromptError"]
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import keyword
 import re
 from typing import Any, Mapping
 
-from .images import to_image
+from .images import MAX_FILE_BYTES, to_image
 from .parts import PromptError
 from .values import MAX_CHARS, MAX_ROWS, describe_value
 
@@ -39,6 +39,7 @@ def build_parts(
     expand: bool = True,
     max_chars: int = MAX_CHARS,
     max_rows: int = MAX_ROWS,
+    max_file_bytes: int = MAX_FILE_BYTES,
 ) -> list:
     """The parts of a prompt: ``str`` for text, :class:`Image` for images.
 
@@ -50,21 +51,40 @@ def build_parts(
     parts: list = []
     position = 0
     for code in _code_spans(template):
-        _expand_text(template[position : code.start()], namespace, parts, max_chars, max_rows)
+        _expand_text(template[position : code.start()], namespace, parts, max_chars, max_rows, max_file_bytes)
         _append(parts, code.group())
         position = code.end()
-    _expand_text(template[position:], namespace, parts, max_chars, max_rows)
-    return parts
+    _expand_text(template[position:], namespace, parts, max_chars, max_rows, max_file_bytes)
+    # Text runs were gathered as lists of pieces (joined once: += on a growing str is quadratic).
+    joined = ["".join(part) if isinstance(part, list) else part for part in parts]
+    return [part for part in joined if not isinstance(part, str) or part]
 
 
 def _code_spans(text: str):
-    """Fenced blocks, inline code and math, in order, not overlapping."""
+    """Fenced blocks, inline code and math, in order, not overlapping.
+
+    Each kind's next match is kept until the scan passes it, so the text is
+    searched once per kind, not once per span (linear, however many spans)."""
     position = 0
-    while position < len(text):
-        fence = _FENCE.search(text, position)
-        end = fence.start() if fence else len(text)
-        inline = _INLINE_CODE.search(text, position, end)
-        math = _MATH.search(text, position, inline.start() if inline else end)
+    n = len(text)
+    found: dict = {}
+
+    def next_of(pattern, limit):
+        match = found.get(pattern, False)
+        if match is False or (match is not None and match.start() < position) or (
+            match is None and found.get((pattern, "from"), n) > position
+        ):
+            match = pattern.search(text, position)
+            found[pattern], found[(pattern, "from")] = match, position
+        if match is not None and match.start() >= limit:
+            return None
+        return match
+
+    while position < n:
+        fence = next_of(_FENCE, n)
+        end = fence.start() if fence else n
+        inline = next_of(_INLINE_CODE, end)
+        math = next_of(_MATH, inline.start() if inline else end)
         match = math or inline or fence
         if match is None:
             return
@@ -72,7 +92,7 @@ def _code_spans(text: str):
         position = max(match.end(), position + 1)
 
 
-def _expand_text(text: str, namespace, parts: list, max_chars: int, max_rows: int) -> None:
+def _expand_text(text: str, namespace, parts: list, max_chars: int, max_rows: int, max_file_bytes: int) -> None:
     out: list[str] = []
     position = 0
     escaped_open = 0  # "{{" seen: the next "}}" writes "}"
@@ -101,15 +121,18 @@ def _expand_text(text: str, namespace, parts: list, max_chars: int, max_rows: in
         value = _resolve(match.group("path"), namespace, written)
         position = match.end()
         try:
-            image = to_image(value, strict=False)
+            image = to_image(value, strict=False, max_bytes=max_file_bytes)
+            if image is None:
+                inserted = describe_value(value, match.group("spec") or "", max_chars=max_chars, max_rows=max_rows)
         except PromptError as error:
             raise PromptError(f"{written}: {error}") from None
+        except Exception as error:  # a value whose own methods fail (e.g. a __getattr__ that raises)
+            raise PromptError(f"{written}: the value could not be read ({type(error).__name__}: {_brief(error)})") from None
         if image is not None:
             _append(parts, "".join(out))
             out = []
             parts.append(image)
             continue
-        inserted = describe_value(value, match.group("spec") or "", max_chars=max_chars, max_rows=max_rows)
         if "\n" in inserted and not inserted.startswith("\n"):
             inserted = _block(inserted, before=text[brace - 1 : brace], after=text[position : position + 1])
         out.append(inserted)
@@ -117,9 +140,12 @@ def _expand_text(text: str, namespace, parts: list, max_chars: int, max_rows: in
     _append(parts, "".join(out))
 
 
+_BRACE = re.compile(r"[{}]")
+
+
 def _next_brace(text: str, position: int) -> int:
-    found = [i for i in (text.find("{", position), text.find("}", position)) if i >= 0]
-    return min(found) if found else -1
+    match = _BRACE.search(text, position)
+    return match.start() if match else -1
 
 
 def _is_literal(text: str, brace: int, match: re.Match) -> bool:
@@ -141,10 +167,10 @@ def _block(inserted: str, before: str, after: str) -> str:
 def _append(parts: list, text: str) -> None:
     if not text:
         return
-    if parts and isinstance(parts[-1], str):
-        parts[-1] += text
+    if parts and isinstance(parts[-1], list):
+        parts[-1].append(text)
     else:
-        parts.append(text)
+        parts.append([text])
 
 
 def _resolve(path: str, namespace, written: str) -> Any:
@@ -159,6 +185,8 @@ def _resolve(path: str, namespace, written: str) -> Any:
     for step in _STEP.finditer(path, len(root)):
         attr, key = step.group("attr"), step.group("key")
         if attr is not None:
+            if attr.startswith("__"):
+                raise PromptError(f"{written}: {attr!r} is Python's own machinery, not data; it is never put in a prompt")
             try:
                 value = getattr(value, attr)
             except Exception as error:
@@ -168,9 +196,25 @@ def _resolve(path: str, namespace, written: str) -> Any:
             try:
                 value = value[index]
             except Exception as error:
-                raise PromptError(f"{written}: {done}[{index!r}] failed ({type(error).__name__}: {error})") from None
+                raise PromptError(f"{written}: {done}[{index!r}] failed ({type(error).__name__}: {_brief(error)})") from None
         done += step.group()
+        _refuse_secrets(value, written)
+    _refuse_secrets(value, written)
     return value
+
+
+def _refuse_secrets(value: Any, written: str) -> None:
+    import os
+
+    if value is os.environ or isinstance(value, type(os.environ)):
+        raise PromptError(
+            f"{written}: the environment (os.environ) holds secrets such as your API key, so it is never put in a prompt"
+        )
+
+
+def _brief(error: Exception, limit: int = 120) -> str:
+    text = " ".join(str(error).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _key(key: str):

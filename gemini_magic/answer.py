@@ -1,0 +1,163 @@
+"""The one place an answer is built: deltas in (streamed, whole or from a batch), a GeminiResponse out.
+
+Every path (a streamed cell, ``--no-stream``, ``--each`` and ``map``, Batch API
+results) feeds its deltas to an :class:`AnswerBuilder`, so what an answer keeps
+(text, thoughts, citations, searches, usage, how it ended) and what counts as
+complete are decided once.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Iterable, Optional
+
+from .errors import GeminiError, ProtocolError
+from .response import GeminiResponse, Usage
+
+# Finish reasons that mean Gemini cut the answer short on purpose.
+POLICY_STOPS = {
+    "SAFETY": "for safety",
+    "RECITATION": "because it was reciting a source verbatim (recitation)",
+    "PROHIBITED_CONTENT": "for prohibited content",
+    "BLOCKLIST": "because it hit a blocklisted term",
+    "SPII": "because it contained sensitive personal information",
+    "IMAGE_SAFETY": "for image safety",
+    "OTHER": "for an unspecified reason",
+}
+
+INCOMPLETE = "INCOMPLETE"  # the stream ended without a finish reason
+
+
+class AnswerBuilder:
+    """Collects what deltas say; :meth:`response` makes the GeminiResponse.
+
+    ``add`` is on the streaming hot path: it only appends and notes fields.
+    """
+
+    __slots__ = (
+        "model", "max_chars", "size", "texts", "thoughts", "citations", "search_queries", "usage",
+        "finish_reason", "block_reason", "safety", "error", "interrupted", "full",
+    )
+
+    def __init__(self, model: str, max_chars: int = 10_000_000):
+        self.model = model
+        self.max_chars = max_chars
+        self.size = 0
+        self.texts: list[str] = []
+        self.thoughts: list[str] = []
+        self.citations: list = []
+        self.search_queries: list = []
+        self.usage = None
+        self.finish_reason: Optional[str] = None
+        self.block_reason: Optional[str] = None
+        self.safety: Optional[str] = None
+        self.error: Optional[str] = None
+        self.interrupted = False
+        self.full = False  # the answer reached max_chars: stop reading
+
+    def add(self, delta) -> str:
+        """Take one delta; return its answer text (what to show)."""
+        text = delta.text
+        if text:
+            self.size += len(text)
+            if self.size > self.max_chars:
+                text = text[: len(text) - (self.size - self.max_chars)]
+                self.size = self.max_chars
+                self._too_long()
+            self.texts.append(text)
+        if delta.thought:
+            self.thoughts.append(delta.thought)
+            self.size += len(delta.thought)
+            if self.size > self.max_chars:
+                self._too_long()
+        if delta.usage is not None:
+            self.usage = delta.usage
+        if delta.model_version:
+            self.model = delta.model_version
+        if delta.finish_reason:
+            self.finish_reason, self.safety = delta.finish_reason, delta.safety
+        if delta.block_reason:
+            self.block_reason = delta.block_reason
+        if delta.citations:
+            self.citations.extend(delta.citations)
+        if delta.search_queries:
+            self.search_queries = delta.search_queries
+        return text
+
+    def _too_long(self) -> None:
+        self.full = True
+        self.fail(
+            ProtocolError(
+                f"Gemini sent more than {self.max_chars:,} characters, so the answer was cut off there "
+                "(GeminiMagics.max_answer_chars)."
+            )
+        )
+
+    def fail(self, error: GeminiError | str) -> None:
+        if self.error is None:
+            self.error = str(error)
+
+    def interrupt(self) -> None:
+        self.interrupted = True
+
+    def response(self, elapsed: float = 0.0) -> GeminiResponse:
+        finish = self.finish_reason
+        error = self.error
+        if self.interrupted:
+            finish = "INTERRUPTED"
+        elif error is not None:
+            finish = "ERROR"
+        elif self.block_reason:
+            error = policy_message(None, self.block_reason, None)
+            finish = f"BLOCKED:{self.block_reason}"
+        elif finish is None:
+            finish = INCOMPLETE
+            error = (
+                "Gemini's answer ended without saying it was finished (no finish reason), so it may be cut "
+                "short; run the cell again."
+            )
+        else:
+            error = policy_message(finish, None, self.safety)
+        return GeminiResponse(
+            "".join(self.texts),
+            model=sys.intern(self.model),  # one copy for thousands of answers
+            usage=Usage.from_metadata(self.usage),
+            finish_reason=finish,
+            elapsed=elapsed,
+            interrupted=self.interrupted,
+            error=error,
+            thoughts="".join(self.thoughts),
+            citations=list(dict.fromkeys(self.citations)),  # in order, without repeats
+            search_queries=self.search_queries,
+        )
+
+
+def build_response(
+    deltas: Iterable = (), *, model: str, elapsed: float = 0.0, error: GeminiError | str | None = None,
+    max_chars: int = 10_000_000,
+) -> GeminiResponse:
+    """A GeminiResponse from whole deltas (a non-streamed or batch answer), or a failure."""
+    builder = AnswerBuilder(model, max_chars)
+    for delta in deltas:
+        builder.add(delta)
+        if builder.full:
+            break
+    if error is not None:
+        builder.fail(error)
+    return builder.response(elapsed)
+
+
+def policy_message(finish_reason, block_reason, safety) -> Optional[str]:
+    """A short message for answers Gemini refused or cut, else None."""
+    if block_reason:
+        return (
+            f"Gemini blocked the prompt ({block_reason.lower().replace('_', ' ')}); nothing was generated. "
+            "Rephrase the prompt."
+        )
+    if finish_reason in POLICY_STOPS:
+        category = f" (category: {safety})" if safety else ""
+        return (
+            f"Gemini stopped the answer {POLICY_STOPS[finish_reason]}{category}; the partial answer is kept. "
+            "Rephrase the prompt to continue."
+        )
+    return None

@@ -1,0 +1,55 @@
+"""Interrupt (Ctrl-C, the stop button) stops the stream, and only the stream.
+
+A kernel interrupt is a SIGINT, which Python turns into a KeyboardInterrupt
+wherever the main thread happens to be. A second one a millisecond after the
+first would land in the code that keeps the partial answer and closes the live
+view. So while a cell runs, SIGINT goes through :class:`InterruptGate`: it
+raises only while the gate is open (around the stream loop), closes the gate as
+it raises, and is merely counted at any other moment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from typing import Iterator
+
+
+class InterruptGate:
+    """Where KeyboardInterrupt may be raised: only inside :meth:`open`."""
+
+    def __init__(self) -> None:
+        self.allow = False
+        self.deferred = 0  # interrupts that came while the gate was closed
+
+    def _handle(self, signum, frame) -> None:
+        if self.allow:
+            self.allow = False  # a second interrupt, right after, is deferred
+            raise KeyboardInterrupt
+        self.deferred += 1
+
+    @contextlib.contextmanager
+    def open(self) -> Iterator[None]:
+        self.allow = True
+        try:
+            yield
+        finally:
+            self.allow = False
+
+
+@contextlib.contextmanager
+def guarded() -> Iterator[InterruptGate]:
+    """Install an :class:`InterruptGate` for SIGINT (main thread only; elsewhere the gate is
+    always open, as Python delivers no signal to other threads)."""
+    gate = InterruptGate()
+    if threading.current_thread() is not threading.main_thread():
+        gate.allow = True
+        gate.open = contextlib.nullcontext  # type: ignore[method-assign]
+        yield gate
+        return
+    previous = signal.signal(signal.SIGINT, gate._handle)
+    try:
+        yield gate
+    finally:
+        signal.signal(signal.SIGINT, previous)
