@@ -13,6 +13,7 @@ from typing import Iterable, Optional
 
 from .errors import GeminiError, ProtocolError
 from .response import GeminiResponse, Usage
+from .secrets import StreamRedactor, redact
 
 # Finish reasons that mean Gemini cut the answer short on purpose.
 POLICY_STOPS = {
@@ -36,7 +37,7 @@ class AnswerBuilder:
 
     __slots__ = (
         "model", "max_chars", "size", "texts", "thoughts", "citations", "search_queries", "usage",
-        "finish_reason", "block_reason", "safety", "error", "interrupted", "full",
+        "finish_reason", "block_reason", "safety", "error", "interrupted", "full", "redactor",
     )
 
     def __init__(self, model: str, max_chars: int = 10_000_000):
@@ -54,6 +55,7 @@ class AnswerBuilder:
         self.error: Optional[str] = None
         self.interrupted = False
         self.full = False  # the answer reached max_chars: stop reading
+        self.redactor = StreamRedactor()  # a server may echo the key, even split across chunks
 
     def add(self, delta) -> str:
         """Take one delta; return its answer text (what to show)."""
@@ -64,6 +66,7 @@ class AnswerBuilder:
                 text = text[: len(text) - (self.size - self.max_chars)]
                 self.size = self.max_chars
                 self._too_long()
+            text = self.redactor.feed(text)
             self.texts.append(text)
         if delta.thought:
             self.thoughts.append(delta.thought)
@@ -118,17 +121,21 @@ class AnswerBuilder:
             )
         else:
             error = policy_message(finish, None, self.safety)
+        rest = self.redactor.flush()
+        if rest:
+            self.texts.append(rest)
+        # Everything a server said is redacted too: names, reasons, sources, searches.
         return GeminiResponse(
             "".join(self.texts),
-            model=sys.intern(self.model),  # one copy for thousands of answers
+            model=sys.intern(redact(self.model)),  # one copy for thousands of answers
             usage=Usage.from_metadata(self.usage),
-            finish_reason=finish,
+            finish_reason=redact(finish),
             elapsed=elapsed,
             interrupted=self.interrupted,
-            error=error,
-            thoughts="".join(self.thoughts),
-            citations=list(dict.fromkeys(self.citations)),  # in order, without repeats
-            search_queries=self.search_queries,
+            error=redact(error) if error else error,
+            thoughts=redact("".join(self.thoughts)),
+            citations=[(redact(str(title)), redact(str(uri))) for title, uri in dict.fromkeys(self.citations)],
+            search_queries=[redact(str(query)) for query in self.search_queries],
         )
 
 

@@ -50,7 +50,10 @@ def assert_one_line_message(run, *phrases):
 
 
 def final_markdown(run):
-    return run.final_output()["data"]["text/markdown"]
+    """The saved output's Markdown as a reader sees it (server text in it is escaped)."""
+    from gemini_magic.output.escape import shown
+
+    return shown(run.final_output()["data"]["text/markdown"])
 
 
 @pytest.mark.parametrize(

@@ -178,7 +178,7 @@ def test_search_grounds_the_answer_and_lists_its_sources(ip, server):
     assert answer.search_queries == ["Who won the 2022 World Cup?"]
     markdown = answer._repr_markdown_()
     assert "**Sources**\n1. [example\\.com](https://example.com/offline-demo/search-1)\n" in markdown
-    assert "Google Search: [Who won the 2022 World Cup?](https://www.google.com/search?q=Who+won+the+2022+World+Cup%3F)" in markdown
+    assert "Google Search: [Who won the 2022 World Cup\\?](https://www.google.com/search?q=Who+won+the+2022+World+Cup%3F)" in markdown
 
 
 def test_only_web_links_are_listed_and_titles_stay_text():
@@ -193,7 +193,7 @@ def test_only_web_links_are_listed_and_titles_stay_text():
     assert "javascript" not in markdown
     assert markdown == (
         "**Sources**\n"
-        "1. [&lt;img src=x onerror=alert\\(1\\)&gt;\\]\\(https://evil\\.example\\)](https://ok.example/a%20b%28c%29)"
+        "1. [&lt;img src\\=x onerror\\=alert\\(1\\)&gt;\\]\\(https\\:\\/\\/evil\\.example\\)](https://ok.example/a%20b%28c%29)"
     )
 
 

@@ -8,6 +8,8 @@ import time
 
 import pytest
 
+from gemini_magic.output.escape import shown
+
 from conftest import TEST_KEY
 from kernel_helpers import gemini_kernel
 
@@ -132,7 +134,7 @@ def test_a_batch_job_shows_its_state_in_place_can_be_left_and_is_collected_by_na
     statuses = [m for m in seen if m["msg_type"] in ("display_data", "update_display_data")]
     ids = {m["content"]["transient"]["display_id"] for m in statuses}
     assert len(ids) == 1  # one line, updated in place
-    assert "waiting in " + job in statuses[-1]["content"]["data"]["text/markdown"]
+    assert "waiting in " + job in shown(statuses[-1]["content"]["data"]["text/markdown"])
     assert kernel.value("[r.batch_job for r in defs]") == [job] * 3
 
     run = kernel.execute(f"%gemini --batch-job {job} --each words --out defs")

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ..errors import BatchJobError
+from ..secrets import redact
 from .chunks import chunk_delta, enum_name
 from .connection import Connection, get_client
 from .errors import describe_error
@@ -58,11 +59,23 @@ def get_batch(connection: Connection, name: str) -> BatchJob:
     return batch_job_of(job, request)
 
 
+# The job states Google documents; "done" ones end the wait.
+ACTIVE_STATES = ("JOB_STATE_UNSPECIFIED", "JOB_STATE_QUEUED", "JOB_STATE_PENDING", "JOB_STATE_RUNNING",
+                 "JOB_STATE_CANCELLING", "JOB_STATE_UPDATING", "JOB_STATE_PAUSED")
+KNOWN_STATES = ACTIVE_STATES + ("JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED", "JOB_STATE_CANCELLED",
+                                "JOB_STATE_EXPIRED", "JOB_STATE_PARTIALLY_SUCCEEDED")
+
+
 def batch_job_of(job, request: Request) -> BatchJob:
     from google.genai import errors
 
     state = enum_name(job.state) if job.state is not None else "JOB_STATE_UNSPECIFIED"
-    status = BatchJob(job.name, state, bool(job.done), (job.model or "").removeprefix("models/"), job.create_time)
+    done = bool(job.done)
+    if state not in KNOWN_STATES:
+        # Not a state Google documents: say so (as plain words) and stop waiting for it.
+        state, done = "JOB_STATE_UNKNOWN", True
+    name = redact(str(job.name or ""))
+    status = BatchJob(name, state, done, redact((job.model or "").removeprefix("models/")), job.create_time)
     inlined = job.dest.inlined_responses if job.dest is not None else None
     if inlined is not None:
         status.answers = []

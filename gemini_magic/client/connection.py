@@ -80,7 +80,10 @@ def make_client(connection: Connection):
     from google import genai
     from google.genai import types
 
-    options = {}
+    from .transport import client_args
+
+    sync_args, async_args = client_args(connection.max_answer_chars, connection.timeout)
+    options: dict = {"client_args": sync_args, "async_client_args": async_args}
     if connection.timeout:
         options["timeout"] = int(connection.timeout * 1000)  # the SDK counts milliseconds
     if connection.offline_url:
@@ -88,6 +91,6 @@ def make_client(connection: Connection):
         options["base_url"] = connection.offline_url
         return genai.Client(api_key="offline-demo", http_options=types.HttpOptions(**options))
     try:
-        return genai.Client(http_options=types.HttpOptions(**options) if options else None)
+        return genai.Client(http_options=types.HttpOptions(**options))
     except Exception as error:  # e.g. Vertex chosen but no project: say which setting
         raise ConfigError(f"Could not create the Gemini client: {error}") from None

@@ -6,6 +6,7 @@ import sys
 import time
 from typing import Optional
 
+from ..output.escape import md, one_line
 from ..response import GeminiResponse
 from .results import Counts, Outcome
 
@@ -73,14 +74,14 @@ class BatchStatus:
         if self.widget:
             from IPython.display import display
 
-            data = {"text/markdown": f"<sub>⏳ {line}</sub>", "text/plain": line}
+            data = {"text/markdown": f"<sub>⏳ {md(line)}</sub>", "text/plain": one_line(line)}
             if self.handle is None:
                 self.handle = display(data, raw=True, display_id=True)
             elif line != self.line:
                 self.handle.update(data, raw=True)
             self.line = line
         elif state != self.shown:
-            print(line, file=self.stream or sys.stdout, flush=True)
+            print(one_line(line), file=self.stream or sys.stdout, flush=True)
         self.shown = state
 
     def finish(self, counts: Counts, bundle: tuple) -> None:

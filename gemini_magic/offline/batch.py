@@ -158,11 +158,17 @@ def _operation(job: BatchJob, version: str, exchange: Any) -> dict:
         operation["error"] = {"code": 1 if state == "CANCELLED" else 13,
                               "message": f"Offline batch job {state.lower()}."}
         return operation
-    if job.responses is None:
-        job.responses = [_answer(exchange, entry, job.model, version) for entry in job.requests]
-    failed = sum(1 for r in job.responses if "error" in r)
+    responses = job.responses
+    if responses is None:
+        # Answered outside the lock (answering takes it), kept once: every reader sees the same answers.
+        answered = [_answer(exchange, entry, job.model, version) for entry in job.requests]
+        with exchange.server.lock:
+            if job.responses is None:
+                job.responses = answered
+            responses = job.responses
+    failed = sum(1 for r in responses if "error" in r)
     stats.update(successfulRequestCount=str(count - failed), failedRequestCount=str(failed))
-    output = {"inlinedResponses": {"inlinedResponses": job.responses}}
+    output = {"inlinedResponses": {"inlinedResponses": responses}}
     metadata["output"] = output
     operation["response"] = {"@type": _TYPE + "GenerateContentBatchOutput", **output}
     return operation

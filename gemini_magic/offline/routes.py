@@ -12,6 +12,7 @@ from .directives import DirectiveError
 from .errors import error_body, not_found_body
 from .faults import AnswerPlan, plan_answer
 from .request import read_prompt
+from .scripts import send as send_script
 from .server import RecordedRequest
 
 if TYPE_CHECKING:
@@ -60,6 +61,9 @@ class Exchange:
         self.server.record(RecordedRequest(h.command, split.path, query, headers, body))
 
         try:
+            scripted = self.server.take_script(split.path)
+            if scripted is not None:
+                return send_script(self, scripted)
             if raw and body is None:
                 self.send_json(400, error_body(
                     400, "Invalid JSON payload received. Unexpected token.", "INVALID_ARGUMENT"))

@@ -59,6 +59,7 @@ class OfflineGemini:
         self._stopping = threading.Event()
         self.connections: set = set()
         self._answers = 0
+        self._scripts: list = []  # [reply, times left], see offline.scripts
         self.first_events: list[float] = []  # time.time() when each stream's first event was written
 
     # -- lifecycle ---------------------------------------------------------
@@ -135,7 +136,28 @@ class OfflineGemini:
         with self.lock:
             self._requests.clear()
             self._failures.clear()
+            self._scripts.clear()
             self.max_concurrent = 0
+
+    def script(self, reply) -> None:
+        """Send ``reply`` (an ``offline.scripts.Reply``) as written to the next matching request."""
+        with self.lock:
+            self._scripts.append([reply, reply.times])
+
+    def take_script(self, path: str):
+        with self.lock:
+            for entry in self._scripts:
+                reply, left = entry
+                if reply.match in path and left > 0:
+                    entry[1] -= 1
+                    if entry[1] == 0:
+                        self._scripts.remove(entry)
+                    return reply
+        return None
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
 
     def stamp_first_event(self) -> None:
         with self.lock:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from ..render import inert_markdown
 from ..response import GeminiResponse
+from .escape import md, one_line
 from .sections import sources_markdown, thoughts_markdown
 
 
 def final_bundle(response: GeminiResponse, *, allow_images: bool = False) -> tuple[dict, dict]:
     """The output a saved notebook keeps: inert Markdown, plain text, provenance."""
     markdown = final_markdown(inert_markdown(response.text, allow_images=allow_images), response)
-    plain = response.text + ("\n\n" if response.text else "") + response.footer()
+    plain = response.text + ("\n\n" if response.text else "") + one_line(response.footer())
     if response.error:
-        plain += f"\n{response.error}"
+        plain += f"\n{one_line(response.error)}"
     metadata = {
         "gemini_magic": {
             "model": response.model,
@@ -36,11 +37,6 @@ def final_markdown(safe_markdown: str, response: GeminiResponse) -> str:
     if sources:
         pieces.append(sources)
     if response.error:
-        pieces.append(f"> **⚠ {_escape_line(response.error)}**")
-    pieces.append(f"<sub>{_escape_line(response.footer())}</sub>")
+        pieces.append(f"> **⚠ {md(response.error)}**")  # our messages quote server text
+    pieces.append(f"<sub>{md(response.footer())}</sub>")
     return "\n\n".join(pieces) + "\n"
-
-
-def _escape_line(text: str) -> str:
-    # Our own messages can quote server text; keep them inert and on one line.
-    return " ".join(text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").split())

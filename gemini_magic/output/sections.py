@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from ..render import inert_markdown
+from .escape import md
 
 
 def thoughts_markdown(thoughts: str) -> str:
@@ -39,10 +40,10 @@ def sources_markdown(citations, search_queries=()) -> str:
     lines = []
     if links:
         lines.append("**Sources**")
-        lines.extend(f"{n}. [{_link_text(title or uri)}]({_link_target(uri)})" for n, (title, uri) in enumerate(links, 1))
+        lines.extend(f"{n}. [{md(title or uri, 100)}]({_link_target(uri)})" for n, (title, uri) in enumerate(links, 1))
     if search_queries:
         searches = " · ".join(
-            f"[{_link_text(q)}](https://www.google.com/search?q={quote_plus(q)})" for q in search_queries if q.strip()
+            f"[{md(q, 100)}](https://www.google.com/search?q={quote_plus(q)})" for q in search_queries if q.strip()
         )
         lines.append(("\n" if lines else "") + f"Google Search: {searches}")
     return "\n".join(lines)
@@ -50,15 +51,6 @@ def sources_markdown(citations, search_queries=()) -> str:
 
 def _is_web(uri) -> bool:
     return isinstance(uri, str) and uri.lower().startswith(("https://", "http://")) and len(uri) > 8
-
-
-def _link_text(text: str) -> str:
-    """Link text that stays plain text: Markdown specials escaped, HTML made entities."""
-    flat = " ".join(str(text).split())
-    if len(flat) > 100:
-        flat = flat[:99] + "…"
-    flat = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|~])", r"\\\1", flat)
 
 
 def _link_target(uri: str) -> str:

@@ -6,6 +6,7 @@ from typing import Any, Callable
 
 from ..many.results import PENDING, Outcome
 from ..response import GeminiResponse
+from .escape import md, shown
 
 
 def summary(outcome: Outcome, names: list[str], *, label: Callable[[int], Any] = lambda i: i) -> tuple[dict, dict]:
@@ -20,28 +21,28 @@ def summary(outcome: Outcome, names: list[str], *, label: Callable[[int], Any] =
     pending = sum(1 for r in results if isinstance(r, GeminiResponse) and r.finish_reason == PENDING)
     stopped = sum(1 for r in results if isinstance(r, GeminiResponse) and r.interrupted)
     if pending:
-        parts.append(f"{pending:,} waiting in {outcome.job}")
+        parts.append(f"{pending:,} waiting in {md(outcome.job)}")
     if stopped:
         parts.append(f"{stopped:,} not finished (interrupted)")
     if counts.total_tokens:
         parts.append(f"{counts.total_tokens:,} tokens ({counts.prompt_tokens:,} → {counts.response_tokens:,})")
     parts.append(f"{outcome.elapsed:.1f} s")
     if outcome.job:
-        parts.append(f"batch job {outcome.job}")
+        parts.append(f"batch job {md(outcome.job)}")
     if names:
         parts.append("in " + " and ".join(f"`{n}`" for n in names))
     lines = [" · ".join(parts)]
     problems = [(i, r.error) for i, r in enumerate(results) if isinstance(r, GeminiResponse) and r.error]
     if outcome.fatal:
-        lines.append(f"> **⚠ Stopped: {_inert(outcome.fatal)}**")
+        lines.append(f"> **⚠ Stopped: {md(outcome.fatal)}**")
     for i, error in problems[:3]:
-        lines.append(f"> ⚠ item {_inert(repr(label(i)))}: {_inert(error)}")
+        lines.append(f"> ⚠ item {md(repr(label(i)), 80)}: {md(error)}")
     if len(problems) > 3:
         lines.append(f"> … and {len(problems) - 3:,} more.")
     if problems or stopped or pending:
         lines.append("> Run it again with the same output to send only what is missing or failed.")
     markdown = "\n\n".join(lines) + "\n"
-    plain = markdown.replace("**", "").replace("`", "").replace("> ", "")
+    plain = shown(markdown.replace("**", "").replace("`", "").replace("> ", ""))
     metadata = {
         "gemini_magic": {
             "each": {
@@ -52,7 +53,3 @@ def summary(outcome: Outcome, names: list[str], *, label: Callable[[int], Any] =
         }
     }
     return {"text/markdown": markdown, "text/plain": plain}, metadata
-
-
-def _inert(text: str) -> str:
-    return " ".join(str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").split())
