@@ -31,11 +31,11 @@ test-browser: $(VENV)/.installed browser-deps
 
 ## Streaming benchmark in a real kernel; writes benchmarks/results/*.json.
 bench: $(VENV)/.installed
-	$(PY) benchmarks/bench_stream.py
+	$(PY) -m benchmarks.bench_stream
 
 ## Many prompts at once (--each / gemini_magic.map): rate against the ideal, memory with 10,000 items.
 bench-many: $(VENV)/.installed
-	$(PY) benchmarks/bench_many.py
+	$(PY) -m benchmarks.bench_many
 
 ## Debian's Chromium for the browser tier (never Playwright's own download).
 browser-deps:

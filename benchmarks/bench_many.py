@@ -40,8 +40,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))  # the kernel helpers the tests use
-sys.path.insert(0, str(ROOT))
 
 RESULTS = ROOT / "benchmarks" / "results" / "bench_many.json"
 KEY = "bench-key-0123456789"
@@ -143,7 +141,7 @@ def cpu_per_request(url: str) -> float:
 
 def in_kernel(url: str) -> dict:
     """The %%gemini --each cell in a real kernel, with its widget progress bar."""
-    from kernel_helpers import kernel_env, running_kernel
+    from tests.kernel_helpers import kernel_env, running_kernel
 
     env = kernel_env(GEMINI_API_KEY=KEY, GOOGLE_GEMINI_BASE_URL=url)
     code = (

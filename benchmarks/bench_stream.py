@@ -27,7 +27,7 @@ N chunks of 20 characters as fast as it can. Measured:
   HTML widgets sends at least); the same bytes at a Gemini-like pace, and for a
   non-repetitive prose answer (standard-library docstrings), unpaced and paced;
 - first-chunk latency, paced answers: in-kernel time.time() when the SDK yields
-  the first chunk (gemini_magic.client._delta wrapped in the kernel) to this
+  the first chunk (gemini_magic.client.stream.chunk_delta wrapped in the kernel) to this
   process receiving the first live-view message that shows answer text (the
   widget's compressed stream inflated here as the front end does); checked
   against the server's send time of the first event minus the SDK's own cost;
@@ -56,10 +56,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))  # the kernel helpers the tests use
-sys.path.insert(0, str(ROOT))
 
-from kernel_helpers import kernel_env, running_kernel  # noqa: E402
+from tests.kernel_helpers import kernel_env, running_kernel  # noqa: E402
 
 from gemini_magic import offline  # noqa: E402
 
@@ -133,23 +131,24 @@ def _bench_raw(prompt):
     return _bt.perf_counter() - t, len(text.encode()), first
 """
 
-# The exact loop of the brief, timed around the loop only.
+# The plain SDK loop a user would write, timed around the loop only.
 RAW_CELL = """_bc0 = _bt.process_time(); _bt0 = _bt.perf_counter()
 _btext = "".join(c.text or "" for c in _bclient.models.generate_content_stream(model={model!r}, contents={prompt!r}))
 _braw = (_bt.perf_counter() - _bt0, len(_btext.encode()), _bt.process_time() - _bc0)"""
 
-# Installed only for the first-chunk phase: stamp when the SDK yields the first chunk.
+# Installed only for the first-chunk phase: stamp when the SDK yields the first chunk
+# (chunk_delta reads each chunk the SDK yields; wrapping it here changes no SDK code).
 FIRST_CHUNK_HOOK = """
-import gemini_magic.client as _bgc
+import gemini_magic.client.stream as _bgc
 _bench_first = []
-_bench_delta = _bgc._delta
+_bench_delta = _bgc.chunk_delta
 def _bench_stamped_delta(chunk, _delta=_bench_delta):
     if not _bench_first:
         _bench_first.append(_bt.time())
     return _delta(chunk)
-_bgc._delta = _bench_stamped_delta
+_bgc.chunk_delta = _bench_stamped_delta
 """
-FIRST_CHUNK_UNHOOK = "_bgc._delta = _bench_delta"
+FIRST_CHUNK_UNHOOK = "_bgc.chunk_delta = _bench_delta"
 
 LEAK_PROBE = (
     '{"instances": len(__import__("ipywidgets").widgets.widget._instances), '

@@ -21,11 +21,13 @@ class InterruptGate:
 
     def __init__(self) -> None:
         self.allow = False
+        self.tripped = False  # an interrupt was raised through the gate
         self.deferred = 0  # interrupts that came while the gate was closed
 
     def _handle(self, signum, frame) -> None:
         if self.allow:
             self.allow = False  # a second interrupt, right after, is deferred
+            self.tripped = True
             raise KeyboardInterrupt
         self.deferred += 1
 
@@ -39,9 +41,14 @@ class InterruptGate:
 
 
 @contextlib.contextmanager
-def guarded() -> Iterator[InterruptGate]:
+def guarded(*, until_reply: bool = False) -> Iterator[InterruptGate]:
     """Install an :class:`InterruptGate` for SIGINT (main thread only; elsewhere the gate is
-    always open, as Python delivers no signal to other threads)."""
+    always open, as Python delivers no signal to other threads).
+
+    ``until_reply``: in a kernel, once an interrupt has stopped the stream, the gate
+    stays (closed) after the block. The cell is failing anyway, and a third Ctrl-C
+    while ipykernel sends the execute reply would lose that reply; ipykernel puts
+    its own handler back once the reply is sent."""
     gate = InterruptGate()
     if threading.current_thread() is not threading.main_thread():
         gate.allow = True
@@ -52,4 +59,5 @@ def guarded() -> Iterator[InterruptGate]:
     try:
         yield gate
     finally:
-        signal.signal(signal.SIGINT, previous)
+        if not (until_reply and (gate.tripped or gate.deferred)):
+            signal.signal(signal.SIGINT, previous)

@@ -175,7 +175,8 @@ class GeminiMagics(Magics, Settings):
 
             view = FencedView(view, plan.format.name)
         names = ["_gemini"] + ([out] if out else [])
-        with guarded() as gate:  # from here on only the stream itself can be interrupted
+        in_kernel = getattr(self.shell, "kernel", None) is not None
+        with guarded(until_reply=in_kernel) as gate:  # from here on only the stream itself can be interrupted
             response = run(request, view, stream=settings.stream and not cmd.options.no_stream, gate=gate)
             problem = self._keep(response, request, names, plan)
         problem = incomplete_message(response, names) or problem

@@ -12,6 +12,9 @@ _CODE_BLOCK = re.compile(
 )
 
 
+PENDING = "BATCH_PENDING"  # the finish reason of a placeholder waiting for its Batch API job
+
+
 @dataclass(frozen=True)
 class Usage:
     """Token counts Gemini reported for one answer (0 when it did not say)."""

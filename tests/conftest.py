@@ -8,7 +8,7 @@ the SDK is patched. Only environment variables are set, as a user would.
 
 import pytest
 
-TEST_KEY = "test-key-0123456789abcdef"  # distinctive, so leak scans can find it
+from tests.support import TEST_KEY
 
 GEMINI_VARIABLES = (
     "GEMINI_API_KEY",
@@ -86,15 +86,3 @@ def bare_ip(shell, server):
 def ip(bare_ip, gemini_env):
     """A shell with gemini_magic loaded, pointed at the offline server by environment."""
     return bare_ip
-
-
-def expected_answer(server, prompt, model="gemini-flash-latest", **config):
-    """What the server answers for ``prompt``, read with a plain google-genai call."""
-    from google import genai
-    from google.genai import types
-
-    client = genai.Client(api_key=TEST_KEY, http_options=types.HttpOptions(base_url=server.url))
-    chunks = client.models.generate_content_stream(
-        model=model, contents=prompt, config=types.GenerateContentConfig(**config)
-    )
-    return "".join(chunk.text or "" for chunk in chunks)

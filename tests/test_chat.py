@@ -12,8 +12,8 @@ import pytest
 from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
-from conftest import TEST_KEY
-from kernel_helpers import Execution, kernel_env, running_kernel
+from tests.support import TEST_KEY
+from tests.kernel_helpers import Execution, kernel_env, running_kernel
 
 from gemini_magic.chat import Conversation, Turn
 from gemini_magic.prompt import Image

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from conftest import TEST_KEY
-from kernel_helpers import gemini_kernel
+from tests.support import TEST_KEY
+from tests.kernel_helpers import gemini_kernel
 
 pytestmark = pytest.mark.kernel
 

@@ -12,9 +12,9 @@ import pytest
 from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
-from kernel_helpers import kernel_env, running_kernel
+from tests.kernel_helpers import kernel_env, running_kernel
 
-from conftest import TEST_KEY
+from tests.support import TEST_KEY
 
 
 def sent(server):

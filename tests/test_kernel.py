@@ -6,8 +6,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from conftest import TEST_KEY, expected_answer
-from kernel_helpers import gemini_kernel
+from tests.support import TEST_KEY, expected_answer
+from tests.kernel_helpers import gemini_kernel
 
 from gemini_magic.render import render_html
 

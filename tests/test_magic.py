@@ -12,7 +12,7 @@ import pytest
 from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
-from conftest import TEST_KEY, expected_answer
+from tests.support import TEST_KEY, expected_answer
 
 PROMPT = "Explain what a p-value is, for a first-year student."
 

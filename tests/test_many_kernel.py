@@ -10,8 +10,8 @@ import pytest
 
 from gemini_magic.output.escape import shown
 
-from conftest import TEST_KEY
-from kernel_helpers import gemini_kernel
+from tests.support import TEST_KEY
+from tests.kernel_helpers import gemini_kernel
 
 pytestmark = pytest.mark.kernel
 

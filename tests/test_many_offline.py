@@ -10,7 +10,7 @@ import pytest
 from google import genai
 from google.genai import errors, types
 
-from conftest import TEST_KEY
+from tests.support import TEST_KEY
 
 
 @pytest.fixture

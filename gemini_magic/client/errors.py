@@ -57,6 +57,12 @@ _TRANSPORT = ("RemoteProtocolError", "ReadError", "ConnectError", "ConnectionErr
 def describe_api_error(error, request: Request) -> GeminiError:
     code = error.code
     message = brief(error.message or error.status or "")
+    if code and 300 <= code < 400:
+        return TransportError(
+            f"Gemini's address answered with a redirect ({code}) to another server; gemini_magic does not follow "
+            "redirects, so your key was not sent there. Check GOOGLE_GEMINI_BASE_URL (or the proxy in between).",
+            code=code,
+        )
     if code == 404:
         hint = close_model_names(request)
         return ModelNotFoundError(

@@ -14,12 +14,11 @@ from typing import Any, Optional
 
 from ..prompt import pandas_kind
 from ..answer import build_response
-from ..response import GeminiResponse
+from ..response import PENDING, GeminiResponse
 from .items import Items, Template, fingerprint
 
 KEY_ATTRIBUTE = "_gemini_prompt_key"  # on each GeminiResponse: a hash of what was asked
 JOB_ATTRIBUTE = "batch_job"  # on a placeholder: the Batch API job that will answer it
-PENDING = "BATCH_PENDING"
 
 
 def is_finished(response: Any) -> bool:

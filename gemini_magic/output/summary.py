@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from ..many.results import PENDING, Outcome
-from ..response import GeminiResponse
+from ..response import PENDING, GeminiResponse
 from .escape import md, shown
+
+if TYPE_CHECKING:
+    from ..many.results import Outcome
 
 
 def summary(outcome: Outcome, names: list[str], *, label: Callable[[int], Any] = lambda i: i) -> tuple[dict, dict]:
