@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: demo test test-fast test-browser bench bench-many browser-deps clean
+.PHONY: demo test test-fast test-browser test-versions lint bench bench-many browser-deps clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,9 +17,32 @@ $(VENV)/.installed: pyproject.toml
 demo: $(VENV)/.installed
 	$(PY) notebooks/run.py notebooks/quickstart.ipynb
 
-## Every test: unit, kernel and browser tiers.
-test: $(VENV)/.installed browser-deps
+## Every test: lint and types, unit, kernel and browser tiers, and the fast tier on Python 3.10 and 3.13.
+test: $(VENV)/.installed browser-deps lint
 	$(PY) -m pytest
+	$(MAKE) test-versions
+
+## ruff (lint and format) and mypy.
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check gemini_magic tests benchmarks notebooks
+	$(VENV)/bin/ruff format --check gemini_magic tests benchmarks notebooks
+	$(VENV)/bin/mypy
+
+## The fast tier (no browser) on the other Python versions we support, each in its own venv.
+PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $$HOME/.pyenv)
+OTHER_PYTHONS ?= 3.10 3.13
+test-versions:
+	@for v in $(OTHER_PYTHONS); do \
+	  py=$$(ls -d $(PYENV_ROOT)/versions/$$v.*/bin/python3 2>/dev/null | tail -n 1); \
+	  if [ -z "$$py" ]; then echo "Python $$v not found under $(PYENV_ROOT)"; exit 1; fi; \
+	  venv=.venv-$$v; \
+	  if [ ! -f $$venv/.installed ] || [ pyproject.toml -nt $$venv/.installed ]; then \
+	    $$py -m venv $$venv && $$venv/bin/python -m pip install --quiet --upgrade pip && \
+	    $$venv/bin/python -m pip install --quiet -e ".[test]" && touch $$venv/.installed || exit 1; \
+	  fi; \
+	  echo "== fast tier on $$($$venv/bin/python --version)"; \
+	  $$venv/bin/python -m pytest -m "not browser" -q -p no:cacheprovider || exit 1; \
+	done
 
 ## Everything but the browser tier.
 test-fast: $(VENV)/.installed
@@ -44,4 +67,4 @@ browser-deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null; }
 
 clean:
-	rm -rf $(VENV) notebooks/executed benchmarks/results artifacts
+	rm -rf $(VENV) .venv-3.* notebooks/executed benchmarks/results artifacts
