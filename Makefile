@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 demo: $(VENV)/.installed
 	$(PY) notebooks/run.py notebooks/quickstart.ipynb
 
-## Every test: lint and types, unit, kernel and browser tiers, and the fast tier on Python 3.10 and 3.13.
+## Every test: lint and types, unit, kernel and browser tiers, and the fast tier on Python 3.12 and 3.13.
 test: $(VENV)/.installed browser-deps lint
 	$(PY) -m pytest
 	$(MAKE) test-versions
@@ -30,7 +30,7 @@ lint: $(VENV)/.installed
 
 ## The fast tier (no browser) on the other Python versions we support, each in its own venv.
 PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $$HOME/.pyenv)
-OTHER_PYTHONS ?= 3.10 3.13
+OTHER_PYTHONS ?= 3.12 3.13
 test-versions:
 	@for v in $(OTHER_PYTHONS); do \
 	  py=$$(ls -d $(PYENV_ROOT)/versions/$$v.*/bin/python3 2>/dev/null | tail -n 1); \

@@ -7,7 +7,7 @@ import functools
 import keyword
 import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 from IPython.core.magic_arguments import argument
 
@@ -18,7 +18,7 @@ from .errors import CommandError
 class Command:
     """The parsed options (argparse namespace) and the prompt text."""
 
-    options: object
+    options: Any  # argparse's namespace
     prompt: str
 
 
@@ -38,7 +38,7 @@ def split_options(magic_func, line: str) -> tuple[list[str], str]:
     position = 0
     expecting_value = False
     while True:
-        position = _SPACE.match(line, position).end()
+        position = _SPACE.match(line, position).end()  # type: ignore[union-attr]  # \s* always matches
         if position == len(line):
             return argv, ""
         if not expecting_value and line[position] != "-":
@@ -81,15 +81,15 @@ def _shell_word(line: str, position: int) -> tuple[str, int]:
         else:  # a double quote: backslash escapes only \\ and " (as shlex reads it)
             position += 1
             while True:
-                end = _DOUBLE_QUOTED_END.search(line, position)
-                if end is None:
+                stop = _DOUBLE_QUOTED_END.search(line, position)
+                if stop is None:
                     raise CommandError(f"no closing quotation in: {_shown(line)}")
-                pieces.append(line[position : end.start()])
-                position = end.end()
-                if end.group() == '"':
+                pieces.append(line[position : stop.start()])
+                position = stop.end()
+                if stop.group() == '"':
                     break
-                escaped = end.group()[1]
-                pieces.append(escaped if escaped in '"\\' else end.group())
+                escaped = stop.group()[1]
+                pieces.append(escaped if escaped in '"\\' else stop.group())
     return "".join(pieces), position
 
 

@@ -23,6 +23,7 @@ class InterruptGate:
         self.allow = False
         self.tripped = False  # an interrupt was raised through the gate
         self.deferred = 0  # interrupts that came while the gate was closed
+        self.always_open = False  # not the main thread: no signal reaches it, nothing to guard
 
     def _handle(self, signum, frame) -> None:
         if self.allow:
@@ -33,6 +34,9 @@ class InterruptGate:
 
     @contextlib.contextmanager
     def open(self) -> Iterator[None]:
+        if self.always_open:
+            yield
+            return
         self.allow = True
         try:
             yield
@@ -51,8 +55,7 @@ def guarded(*, until_reply: bool = False) -> Iterator[InterruptGate]:
     its own handler back once the reply is sent."""
     gate = InterruptGate()
     if threading.current_thread() is not threading.main_thread():
-        gate.allow = True
-        gate.open = contextlib.nullcontext  # type: ignore[method-assign]
+        gate.always_open = True
         yield gate
         return
     previous = signal.signal(signal.SIGINT, gate._handle)

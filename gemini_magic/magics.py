@@ -5,15 +5,19 @@ from __future__ import annotations
 import contextlib
 import re
 from dataclasses import dataclass
-from typing import Iterator, Optional
+from typing import TYPE_CHECKING, Iterator, Optional
 
 from IPython.core.error import UsageError
+from IPython.core.interactiveshell import InteractiveShell
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from . import chat, command, formats
 from .errors import GeminiMagicError, Mistake, SchemaError
 from .settings import FORMATS, Settings
+
+if TYPE_CHECKING:
+    from .client import Request
 
 _LINE_PROMPT_WITH_QUESTION = re.compile(r"^(\s*)%gemini\s+(\S.*\?)\s*$")
 
@@ -52,7 +56,7 @@ class CellRequest:
     """One cell, ready to send: its settings (options over %config), Request, --out and plan."""
 
     settings: Settings
-    request: object  # a client.Request
+    request: Request
     out: Optional[str]
     plan: CellPlan
 
@@ -149,6 +153,12 @@ class GeminiMagics(Magics, Settings):
         with one_line():
             self._run(line, cell)
 
+    @property
+    def ipython(self) -> InteractiveShell:
+        """The shell this magic is registered in (IPython sets it before any cell runs)."""
+        assert self.shell is not None
+        return self.shell
+
     def _run(self, line: str, cell: Optional[str]) -> None:
         cmd = command.parse(self.gemini, line, cell)
         if cmd.options.each is not None or cmd.options.batch or cmd.options.batch_job is not None:
@@ -156,12 +166,12 @@ class GeminiMagics(Magics, Settings):
 
             return run_magic(self, cmd, self.request_for)
         if cmd.options.reset:
-            forgotten = chat.current(self.shell.user_ns).reset()
+            forgotten = chat.current(self.ipython.user_ns).reset()
             if not command.visible(cmd.prompt) and not cmd.options.image:
                 print(f"Conversation reset: {forgotten} turn{'s' if forgotten != 1 else ''} forgotten.")
                 return
-        cell = self.request_for(cmd)
-        settings, request, out, plan = cell.settings, cell.request, cell.out, cell.plan
+        ready = self.request_for(cmd)
+        settings, request, out, plan = ready.settings, ready.request, ready.out, ready.plan
         request.connection.check()  # no key: say what to set, before showing anything
 
         from .errors import AnswerIncomplete
@@ -170,12 +180,12 @@ class GeminiMagics(Magics, Settings):
         from .views import choose_view
 
         view = choose_view(self.shell, allow_images=settings.allow_images)
-        if plan.format.name in ("text", "json") and getattr(self.shell, "kernel", None) is not None:
+        if plan.format.name in ("text", "json") and getattr(self.ipython, "kernel", None) is not None:
             from .output.fenced import FencedView
 
             view = FencedView(view, plan.format.name)
         names = ["_gemini"] + ([out] if out else [])
-        in_kernel = getattr(self.shell, "kernel", None) is not None
+        in_kernel = getattr(self.ipython, "kernel", None) is not None
         with guarded(until_reply=in_kernel) as gate:  # from here on only the stream itself can be interrupted
             response = run(request, view, stream=settings.stream and not cmd.options.no_stream, gate=gate)
             problem = self._keep(response, request, names, plan)
@@ -194,16 +204,16 @@ class GeminiMagics(Magics, Settings):
             raise Mistake("--chat and --no-chat: choose one")
         if options.schema and options.format not in (None, "json"):
             raise SchemaError(f"--schema {options.schema}: only with -f json (or no -f)")
-        answer_format = formats.prepare(options.format or self.format, options.schema, self.shell.user_ns)
-        conversation = chat.current(self.shell.user_ns)
-        turn = conversation.key(chat.cell_id(getattr(self.shell, "parent_header", None)), self.shell.execution_count)
+        answer_format = formats.prepare(options.format or self.format, options.schema, self.ipython.user_ns)
+        conversation = chat.current(self.ipython.user_ns)
+        turn = conversation.key(chat.cell_id(getattr(self.ipython, "parent_header", None)), self.ipython.execution_count)
         return CellPlan(answer_format, conversation, turn, (options.chat or self.chat) and not options.no_chat)
 
     def _parts(self, cmd, settings: Settings) -> list:
         """The user turn: --image images first, then the prompt with {name} filled in."""
         from .prompt import build_parts, load_image
 
-        namespace = self.shell.user_ns
+        namespace = self.ipython.user_ns
         limit = settings.max_file_bytes
         images = [load_image(name, namespace, max_bytes=limit) for name in cmd.options.image or ()]
         expand = settings.variables and not cmd.options.no_vars
@@ -218,16 +228,16 @@ class GeminiMagics(Magics, Settings):
 
         problem = formats.parse_failure(response, plan.format)
         parsed = plan.format.parse is not None and response.complete and problem is None
-        self.shell.user_ns["_gemini"] = response
+        self.ipython.user_ns["_gemini"] = response
         for name in names[1:]:
-            self.shell.user_ns[name] = response.parsed if parsed else response
+            self.ipython.user_ns[name] = response.parsed if parsed else response
         if response.text:
             plan.conversation.record(Turn(list(request.parts), response.text, plan.turn, response.model))
         if plan.format.name == "code":
             code = response.code
             if code is not None:
-                self.shell.set_next_input(code, replace=False)
-            print(formats.code_note(code, getattr(self.shell, "kernel", None) is not None, names))
+                self.ipython.set_next_input(code, replace=False)
+            print(formats.code_note(code, getattr(self.ipython, "kernel", None) is not None, names))
         if problem:
             return f"{problem}; the answer is kept in {' and '.join(names)}."
         return None
@@ -252,7 +262,7 @@ class GeminiMagics(Magics, Settings):
             tpm=options.tpm,
         )
         out = command.check_output_name(options.out, each=options.each)
-        system = command.resolve_text_or_variable(options.system, self.shell.user_ns, "-s/--system")
+        system = command.resolve_text_or_variable(options.system, self.ipython.user_ns, "-s/--system")
         if plan.chat and system is None:
             system = plan.conversation.system  # a conversation keeps its system instruction
         request = settings.request(

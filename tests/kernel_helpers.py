@@ -92,8 +92,16 @@ class Kernel:
             result.arrivals.append(time.perf_counter())
             if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle" and parent == msg_id:
                 break
-        result.reply = self.client.get_shell_msg(timeout=timeout)
+        result.reply = self.reply_to(msg_id, timeout)
         return result
+
+    def reply_to(self, msg_id: str, timeout: float = 30):
+        """The shell reply to ``msg_id`` (a reply left from kernel start-up is skipped)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            reply = self.client.get_shell_msg(timeout=max(0.1, deadline - time.monotonic()))
+            if reply["parent_header"].get("msg_id") == msg_id:
+                return reply
 
     def value(self, expression: str):
         """Evaluate ``expression`` in the kernel and return it (via JSON)."""

@@ -171,7 +171,7 @@ def execute_in_cell(kernel, code, cell_id, timeout=60):
         result.messages.append(message)
         if message["msg_type"] == "status" and message["content"]["execution_state"] == "idle":
             break
-    result.reply = client.get_shell_msg(timeout=timeout)
+    result.reply = kernel.reply_to(msg["header"]["msg_id"], timeout)
     return result
 
 

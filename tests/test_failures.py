@@ -177,7 +177,7 @@ def test_interrupt_mid_stream_keeps_the_partial_answer_and_ends_static(gemini_se
                 and msg["parent_header"].get("msg_id") == msg_id
             ):
                 break
-        reply = client.get_shell_msg(timeout=30)
+        reply = kernel.reply_to(msg_id)
         assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "UsageError"
         assert "Interrupted" in reply["content"]["evalue"]
         fields = kernel.value("dict(n=len(answer), interrupted=answer.interrupted, same=answer is _gemini)")

@@ -44,7 +44,7 @@ def test_interrupts_in_quick_succession_keep_the_answer_and_leak_nothing(gemini_
                 if (msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle"
                         and msg["parent_header"].get("msg_id") == msg_id):
                     break
-            reply = client.get_shell_msg(timeout=30)
+            reply = kernel.reply_to(msg_id)
             assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "UsageError", reply
             assert "Interrupted" in reply["content"]["evalue"]
             tracebacks = [line for m in messages if m["msg_type"] == "error" for line in m["content"]["traceback"]]

@@ -55,7 +55,7 @@ def finish(kernel, msg_id, seen):
             and msg["parent_header"].get("msg_id") == msg_id
         ):
             break
-    return kernel.client.get_shell_msg(timeout=60), seen
+    return kernel.reply_to(msg_id, 60), seen
 
 
 def test_the_progress_bar_is_a_widget_that_ends_as_a_static_summary(kernel, gemini_server):

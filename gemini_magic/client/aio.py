@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from .chunks import Delta, chunk_delta
 from .connection import get_client
@@ -37,7 +37,7 @@ async def answer_async(
 
     retrying = tenacity.AsyncRetrying(**retry_policy(request, on_retry))
     try:
-        answer = await retrying(attempt)
+        answer: Any = await retrying(attempt)
     except Exception as error:
         # In a thread: a 404 looks up close model names over the network.
         raise await asyncio.to_thread(describe_error, error, request) from None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
 from .connection import Connection
 
@@ -37,7 +37,7 @@ def generation_config(request: Request):
         thinking = types.ThinkingConfig(
             thinking_budget=request.thinking_budget, include_thoughts=request.include_thoughts or None
         )
-    fields = dict(
+    fields: dict[str, Any] = dict(
         system_instruction=request.system,
         temperature=request.temperature,
         max_output_tokens=request.max_tokens,

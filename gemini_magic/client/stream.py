@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Iterator, Optional
+from typing import Callable, Generator, Optional
 
 from .chunks import Delta, chunk_delta
 from .connection import get_client
@@ -13,7 +13,7 @@ from .retry import retry_policy
 
 def stream_answer(
     request: Request, *, stream: bool = True, on_retry: Optional[Callable[[int, int, str], None]] = None
-) -> Iterator[Delta]:
+) -> Generator[Delta, None, None]:
     """Send the request; yield a :class:`Delta` per chunk; raise only GeminiError.
 
     Failures before the first chunk (429, 5xx, a dropped connection) are retried

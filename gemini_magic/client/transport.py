@@ -116,7 +116,10 @@ def _stream_classes(package_name: str) -> tuple[type, type]:
     checks that a body stream is one of its own."""
     package = sys.modules[package_name]
 
-    class Guarded(package.SyncByteStream):
+    sync_base: Any = package.SyncByteStream
+    async_base: Any = package.AsyncByteStream
+
+    class Guarded(sync_base):
         def __init__(self, raw, inflate, meter: _Meter):
             self.raw, self.inflate, self.meter = raw, inflate, meter
 
@@ -127,7 +130,7 @@ def _stream_classes(package_name: str) -> tuple[type, type]:
         def close(self) -> None:
             self.raw.close()
 
-    class AsyncGuarded(package.AsyncByteStream):
+    class AsyncGuarded(async_base):
         def __init__(self, raw, inflate, meter: _Meter):
             self.raw, self.inflate, self.meter = raw, inflate, meter
 

@@ -35,7 +35,7 @@ def run_batch(items: Items, template: Template, results: list, todo, *, display_
 
     counts = Counts(total=items.n, reused=sum(1 for r in results if is_finished(r)))
     waiting: dict[str, list] = {}
-    fresh = []
+    fresh: list[int] = []
     for i in todo:
         job = getattr(results[i], JOB_ATTRIBUTE, None) if isinstance(results[i], GeminiResponse) else None
         (waiting.setdefault(job, []) if job else fresh).append(i)

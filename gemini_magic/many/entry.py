@@ -56,7 +56,7 @@ def run_magic(magics, cmd, request_for) -> None:
             user_ns[name] = value
 
     if job_name is not None:
-        display = BatchStatus(widget=widget)
+        display: BatchStatus | Progress = BatchStatus(widget=widget)
         outcome = collect_job(base, job_name, items, previous, status=display, poll=settings.batch_poll)
     else:
         template = Template(
@@ -66,6 +66,7 @@ def run_magic(magics, cmd, request_for) -> None:
             prefix=tuple(part for part in base.parts if not isinstance(part, str)),  # --image
             format=cell.plan.format,
         )
+        assert items is not None  # --each is given (checked above) unless --batch-job is
         template.check(items)
         results, todo = plan(items, template, previous_results(previous, items))
         if options.batch:
@@ -190,7 +191,7 @@ def map(  # noqa: A001 - gemini_magic.map shadows the builtin on purpose
     problem = problem_message(outcome, [], again="Call map again with resume=<this result>")
     if problem and (outcome.interrupted or outcome.fatal):
         print(problem, file=sys.stderr)
-    return items.aligned(outcome.results)
+    return items.aligned(outcome.results or [])
 
 
 def _in_kernel() -> bool:

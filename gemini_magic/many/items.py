@@ -115,7 +115,7 @@ class Template:
 
     text: str
     base: Request  # model, system, generation options, connection
-    fallback: Mapping = dataclasses.field(default_factory=dict)  # e.g. the notebook's variables
+    fallback: Any = dataclasses.field(default_factory=dict)  # e.g. the notebook's variables
     limits: Mapping = dataclasses.field(default_factory=dict)  # build_parts' max_chars, max_rows
     prefix: tuple = ()  # parts sent before every prompt (--image)
     format: Any = None  # a formats.Format: -f json / --schema answers are parsed into .parsed
@@ -141,7 +141,7 @@ class Template:
         """Build the first prompt now: a mistake is a ManyError before anything is sent."""
         from ..prompt import PromptError, build_parts
 
-        recording = _Recording(items.namespace(0))
+        recording: Any = _Recording(items.namespace(0))
         try:
             build_parts(self.text, ChainMap(recording, self.fallback), **self.limits)
         except PromptError as error:

@@ -63,7 +63,7 @@ class BatchStatus:
         self.handle = None
         self.stream = stream
         self.shown = None
-        self.line = None
+        self.line: Optional[str] = None
         self.started = time.perf_counter()
 
     def show(self, job) -> None:
@@ -113,6 +113,6 @@ def problem_message(outcome: Outcome, names: list[str], *, again: str = "") -> O
     if outcome.fatal:
         return f"{outcome.fatal} ({counts.done + counts.reused:,} of {counts.total:,} answers kept in {kept}.)"
     if counts.failed and not counts.done and not counts.reused:
-        first = next((r.error for r in outcome.results if isinstance(r, GeminiResponse) and r.error), "")
+        first = next((r.error for r in outcome.results or () if isinstance(r, GeminiResponse) and r.error), "")
         return f"Every request failed; the first: {first}"
     return None

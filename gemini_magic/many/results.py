@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Sequence
 from typing import Any, Optional
 
 from ..prompt import pandas_kind
@@ -64,7 +65,7 @@ def pending_response(model: str, job: str, key: Optional[str]) -> GeminiResponse
     return with_key(response, key)
 
 
-def plan(items: Items, template: Template, previous: Optional[list]) -> tuple[list, list]:
+def plan(items: Items, template: Template, previous: Optional[list]) -> tuple[list, Sequence[int]]:
     """``(results, todo)``: finished earlier answers kept in place, indices still to ask."""
     results: list = [None] * items.n
     if not previous:
@@ -136,7 +137,7 @@ def _compact(number: int) -> str:
 
 @dataclasses.dataclass
 class Outcome:
-    results: list
+    results: Optional[list]  # None: nothing to store (an interrupted collect)
     counts: Counts
     elapsed: float
     interrupted: bool = False

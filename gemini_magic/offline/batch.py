@@ -85,9 +85,9 @@ def route_batch(exchange: Any, method: str, version: str, name: str, action: str
 
 
 def _create(exchange: Any, model: str, version: str, body: dict) -> None:
-    batch = body.get("batch") if isinstance(body.get("batch"), dict) else {}
-    config = batch.get("inputConfig") if isinstance(batch.get("inputConfig"), dict) else {}
-    holder = config.get("requests") if isinstance(config.get("requests"), dict) else {}
+    batch: Any = body.get("batch") if isinstance(body.get("batch"), dict) else {}
+    config: Any = batch.get("inputConfig") if isinstance(batch.get("inputConfig"), dict) else {}
+    holder: Any = config.get("requests") if isinstance(config.get("requests"), dict) else {}
     requests = holder.get("requests")
     if not isinstance(requests, list) or not requests:
         message = "inputConfig.requests.requests must list at least one request"

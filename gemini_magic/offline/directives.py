@@ -63,10 +63,11 @@ def _directive_value(key: str, raw: str) -> Any:
             if not value >= 0 or math.isinf(value):
                 raise ValueError
         else:
-            value = raw.upper() if _WORD_KEYS[key] else raw
-            if _WORD_KEYS[key] and value not in _WORD_KEYS[key]:
+            allowed = _WORD_KEYS[key]
+            value = raw.upper() if allowed else raw
+            if allowed and value not in allowed:
                 raise DirectiveError(
-                    f"[[offline]] {key}= must be one of {', '.join(_WORD_KEYS[key])};"
+                    f"[[offline]] {key}= must be one of {', '.join(allowed)};"
                     f" got {raw!r}."
                 )
     except ValueError as exc:

@@ -174,7 +174,7 @@ def _append(parts: list, text: str) -> None:
 
 
 def _resolve(path: str, namespace, written: str) -> Any:
-    root = re.match(_NAME, path).group()
+    root = path[: re.match(_NAME, path).end()]  # type: ignore[union-attr]  # paths start with a name
     if root not in namespace:
         raise PromptError(
             f"{written}: no variable named {root!r} (define it first; for literal braces write "

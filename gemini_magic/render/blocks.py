@@ -53,23 +53,23 @@ class BlockScanner:
     LABEL_REACH = 1000
 
     def __init__(self):
-        self.fence = None  # the opening fence string while inside a fenced block
-        self.last_fence = None  # the fence that the last CLOSE line closed
+        self.fence: str | None = None  # the opening fence string while inside a fenced block
+        self.last_fence: str | None = None  # the fence that the last CLOSE line closed
         self.fence_indent = 0
         self.code = False
         self.blank = True  # the previous line was blank (or there was none)
         self.in_list = False
-        self.label = None  # characters since a "[" that may still open a label, or None
+        self.label: int | None = None  # characters since a "[" that may still open a label, or None
         self.cut = False
 
     def classify(self, line: str) -> str:
         """Kind of ``line`` (without its newline); also updates ``cut``."""
         self.cut = False
         label_open = self.label is not None
-        if label_open:  # counted as in our output, where blank lines are empty
+        if self.label is not None:  # counted as in our output, where blank lines are empty
             self.label += (len(line) if line.strip(" \t") else 0) + 1
             if self.label > self.LABEL_REACH:
-                self.label = label_open = None
+                self.label, label_open = None, False
         if self.fence is not None:
             if _closes(line, self.fence):
                 self.last_fence, self.fence = self.fence, None
@@ -100,7 +100,7 @@ class BlockScanner:
         return TEXT
 
     def _track_label(self, line: str) -> None:
-        start = LINE_PREFIX.match(line).end()
+        start = LINE_PREFIX.match(line).end()  # type: ignore[union-attr]  # it matches the empty string
         if line.startswith(("[", "!["), start):
             self.label = len(line) - start
         # A "]" closes the label if it surely stays a raw, unescaped "]" in our output.

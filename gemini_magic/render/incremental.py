@@ -28,18 +28,18 @@ class IncrementalRenderer:
 
     def __init__(self, *, allow_images: bool = False):
         self.allow_images = allow_images
-        self._chunks = []
+        self._chunks: list[str] = []
         self._skip_lf = False  # the last chunk ended with "\r": a "\n" next belongs to it
-        self._lines = []  # complete lines, "\n"-terminated
-        self._partial = []  # pieces of the line being written
+        self._lines: list[str] = []  # complete lines, "\n"-terminated
+        self._partial: list[str] = []  # pieces of the line being written
         self._scanner = BlockScanner()
-        self._cuts = []  # line indexes where finalized blocks end, not yet taken
+        self._cuts: list[int] = []  # line indexes where finalized blocks end, not yet taken
         self._start = 0  # first line not yet taken by take_frozen
-        self._frozen = []  # what take_frozen returned
+        self._frozen: list[str] = []  # what take_frozen returned
         self._emitted = False  # some non-empty HTML was returned by take_frozen
-        self._held = []  # [(inert markdown, html)]: finalized but held back, see class doc
+        self._held: list[tuple[str, str]] = []  # [(inert markdown, html)]: finalized but held back, see class doc
         self._held_defines = False
-        self._references = {}  # link references defined in the emitted blocks
+        self._references: dict = {}  # link references defined in the emitted blocks
         self._finished = False
         self._taken_all = False
 
@@ -98,7 +98,8 @@ class IncrementalRenderer:
         self._cuts.clear()
         self._start = start
 
-        emit, held = [], []
+        emit: list[str] = []
+        held: list[str] = []
         for block in blocks:
             md, uses, defines = inert_blocks(block, self.allow_images)
             if self._held or held or uses:

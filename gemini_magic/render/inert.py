@@ -10,7 +10,8 @@ def inert_blocks(text: str, allow_images: bool) -> tuple[str, bool, bool]:
     """Inert Markdown for ``\\n``-only text, and whether it may use / define link references."""
     ending = "\n" if text.endswith("\n") else ""
     lines = text[: len(text) - len(ending)].split("\n") if text else []
-    out, para = [], []
+    out: list[str] = []
+    para: list[str] = []
     uses = defines = False
     scanner = BlockScanner()
 
@@ -31,11 +32,12 @@ def inert_blocks(text: str, allow_images: bool) -> tuple[str, bool, bool]:
         if kind == FENCED:
             out.append(dedent(line, scanner.fence_indent) if line.strip(" \t") else "")
         elif kind == OPEN:
-            info = FENCE.fullmatch(line)[3].split()
+            opened = FENCE.fullmatch(line)
+            info = opened[3].split() if opened else []
             lang = info[0] if info and LANG.fullmatch(info[0]) else ""
-            out.append(scanner.fence + lang)
+            out.append((scanner.fence or "") + lang)
         elif kind == CLOSE:
-            out.append(scanner.last_fence)  # exactly the opener: Python-Markdown needs that
+            out.append(scanner.last_fence or "")  # exactly the opener: Python-Markdown needs that
         else:  # blank lines become empty: a first line of spaces is code to Python-Markdown
             out.append(line if kind == CODE else "")
     flush()

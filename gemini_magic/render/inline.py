@@ -30,7 +30,7 @@ _TILDE_FENCE = re.compile(r"^[ \t]*(?=~~~)", re.M)
 _TITLE_OPENERS = {'"': "&quot;", "'": "&#39;", "(": "&#40;"}
 _EDIT_ENTITIES = {"~": "&#126;", **_TITLE_OPENERS}
 _UNSAFE_CODE = re.compile(r"<[A-Za-z/!?]|[\[\]]")  # code spans that must not be read as text
-_TICKS = {}
+_TICKS: dict[int, re.Pattern] = {}
 
 # Characters written as entities where text must not be read as Markdown or HTML.
 _TEXT_ENTITIES = str.maketrans(
@@ -62,7 +62,7 @@ def _dest_scheme(run: str, i: int) -> tuple[str | None, int, int]:
     start = i
     if i < n and run[i] == "<":
         i += 1
-    name = []
+    name: list[str] = []
     stop = min(n, i + 256)  # no real scheme is longer
     while i < stop:
         c = run[i]
@@ -175,7 +175,7 @@ def inert_inline(run: str, allow_images: bool) -> tuple[str, bool, bool]:
                 continue
             pos = j + 2
         elif c == "`":
-            k = _TICK_RUN.match(run, j).end() - j
+            k = _TICK_RUN.match(run, j).end() - j  # type: ignore[union-attr]  # run[j] is a backtick
             eol = run.find("\n", j)
             close = _closing_ticks(k).search(run, j + k, n if eol < 0 else eol)
             if close is None or (edits and edits[0] < close.end()):
