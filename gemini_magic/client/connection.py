@@ -80,13 +80,9 @@ def make_client(connection: Connection):
     from google import genai
     from google.genai import types
 
-    import warnings
+    from .transport import client_args, quiet_enum_warnings
 
-    from .transport import client_args
-
-    # The SDK warns with a server's unknown enum value verbatim (it may carry anything, the key
-    # included); the value itself reaches the answer, redacted and escaped.
-    warnings.filterwarnings("ignore", message=r"(?s).* is not a valid \w+$", category=UserWarning)
+    quiet_enum_warnings()
 
     sync_args, async_args = client_args(connection.max_answer_chars, connection.timeout)
     options: dict = {"client_args": sync_args, "async_client_args": async_args}

@@ -18,6 +18,7 @@ import functools
 import logging
 import sys
 import time
+import warnings
 import zlib
 from typing import Any, AsyncIterator, Iterator, Optional
 
@@ -145,7 +146,19 @@ def _stream_classes(package_name: str) -> tuple[type, type]:
     return Guarded, AsyncGuarded
 
 
-# -- logs -------------------------------------------------------------------------
+# -- logs and warnings ---------------------------------------------------------------
+
+_quieted = False
+
+
+def quiet_enum_warnings() -> None:
+    """The SDK warns with a server's unknown enum value verbatim (it may carry anything, the
+    key included); the value itself reaches the answer, redacted and escaped."""
+    global _quieted
+    if not _quieted:
+        _quieted = True
+        warnings.filterwarnings("ignore", message=r"(?s).* is not a valid \w+$", category=UserWarning)
+
 
 _LOGGERS = ("httpx", "httpcore", "google_genai", "urllib3")
 _installed = False
