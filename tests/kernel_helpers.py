@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -54,8 +55,9 @@ class Execution:
 
     def live_paints(self) -> list:
         """The live-view messages that showed answer text (at least one paint each), in order."""
-        from gemini_magic.views.widget import decode_records
         import zlib
+
+        from gemini_magic.views.widget import decode_records
 
         inflaters, shown = {}, []
         for m in self.of_type("comm_msg"):
@@ -78,8 +80,11 @@ class Kernel:
         self.manager = manager
         self.client = client
 
-    def execute(self, code: str, timeout: float = 120) -> Execution:
-        msg_id = self.client.execute(code)
+    def execute(self, code: str, timeout: float = 120, *, front_end: str = "notebook") -> Execution:
+        """Run ``code`` as ``front_end`` would ask: "notebook" (JupyterLab, Notebook 7: a cell id
+        in the request's metadata), "console" (jupyter console: no cell id, stdin allowed) or
+        "nbclient" (nbconvert, papermill, Voila: no cell id, no stdin)."""
+        msg_id = self.send_execute(code, front_end)
         result = Execution()
         deadline = time.monotonic() + timeout
         while True:
@@ -94,6 +99,14 @@ class Kernel:
                 break
         result.reply = self.client.get_shell_msg(timeout=timeout)
         return result
+
+    def send_execute(self, code: str, front_end: str) -> str:
+        content = {"code": code, "silent": False, "store_history": True, "user_expressions": {},
+                   "allow_stdin": front_end != "nbclient", "stop_on_error": True}
+        metadata = {"cellId": f"cell-{uuid.uuid4()}"} if front_end == "notebook" else {}
+        msg = self.client.session.msg("execute_request", content, metadata=metadata)
+        self.client.shell_channel.send(msg)
+        return msg["header"]["msg_id"]
 
     def value(self, expression: str):
         """Evaluate ``expression`` in the kernel and return it (via JSON)."""

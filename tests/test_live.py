@@ -6,9 +6,9 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gemini_magic.views.widget import LiveAnswer, decode_stream
 from gemini_magic.render import render_html
 from gemini_magic.views.live import LiveView
+from gemini_magic.views.widget import LiveAnswer, decode_stream
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

@@ -1,0 +1,54 @@
+"""What each kind of front end gets from a streamed answer, told apart by the execute request
+(a notebook UI sends a cell id; nbclient refuses stdin; a kernel console does neither)."""
+
+import nbformat
+import pytest
+from conftest import TEST_KEY
+from kernel_helpers import gemini_kernel, kernel_env
+from nbclient import NotebookClient
+from nbconvert import HTMLExporter
+
+pytestmark = pytest.mark.kernel
+
+STREAMED = "%%gemini --out answer\nA streamed one. [[offline chunks=60 chunk_chars=20 delay=0.03]]"
+
+
+def test_an_executed_notebook_keeps_no_widget_state_and_its_html_loads_nothing(gemini_server, monkeypatch):
+    # nbclient keeps the state of every widget a cell made, closed or not: a live widget there
+    # left ~4.3 KB (its JavaScript module included) per answer in metadata.widgets, and the
+    # HTML export then loaded a widget renderer from a CDN.
+    for name, value in kernel_env(GEMINI_API_KEY=TEST_KEY, GOOGLE_GEMINI_BASE_URL=gemini_server.url).items():
+        monkeypatch.setenv(name, value)
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("%load_ext gemini_magic"),
+        nbformat.v4.new_code_cell(STREAMED),
+    ])
+    NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+    assert "widgets" not in notebook.metadata
+    (output,) = notebook.cells[1].outputs
+    assert output.output_type == "display_data" and "text/markdown" in output.data
+    assert "application/vnd.jupyter.widget-view+json" not in output.data
+    html, _ = HTMLExporter().from_notebook_node(notebook)
+    # (nbconvert's template loads MathJax for any notebook; what an answer added was the widget renderer.)
+    assert "@jupyter-widgets/html-manager" not in html and "widget-state+json" not in html
+
+
+def test_a_console_sees_the_answer_grow_as_text_and_whole_at_the_end(gemini_server):
+    # jupyter console prints stream text and displays but ignores display updates: the live
+    # widget showed as its repr there, and the final output (an update) never appeared.
+    with gemini_kernel(gemini_server.url, TEST_KEY) as kernel:
+        run = kernel.execute(STREAMED, front_end="console")
+        assert run.status == "ok"
+        assert run.of_type("comm_open", "update_display_data") == []
+        pieces = [m["content"]["text"] for m in run.of_type("stream") if m["content"]["name"] == "stdout"]
+        assert len(pieces) >= 3  # it grows: the answer comes in several prints
+        answer = kernel.value("answer.text")
+        assert answer and answer in run.stdout
+        assert "tokens" in run.stdout.split(answer, 1)[1]  # the footer follows it
+
+
+def test_a_notebook_ui_still_gets_the_live_widget(gemini_server):
+    with gemini_kernel(gemini_server.url, TEST_KEY) as kernel:
+        run = kernel.execute(STREAMED, front_end="notebook")
+        assert run.of_type("comm_open")
+        assert run.live_paints()
