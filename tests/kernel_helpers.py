@@ -108,6 +108,18 @@ class Kernel:
         self.client.shell_channel.send(msg)
         return msg["header"]["msg_id"]
 
+    def answer_probe(self, timeout: float = 60) -> None:
+        """Play a front end that draws the live widget: answer the probe gemini_magic opens
+        once ``%load_ext`` has run (its model's ``initialize`` sends ``{"ready": true}``)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            msg = self.client.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
+            if msg["msg_type"] == "comm_open" and msg["content"]["data"].get("state", {}).get("_probe"):
+                break
+        content = {"comm_id": msg["content"]["comm_id"], "data": {"method": "custom", "content": {"ready": True}}}
+        self.client.shell_channel.send(self.client.session.msg("comm_msg", content))
+        assert self.value("__import__('gemini_magic.views.probe').views.probe.widgets_render()") is True
+
     def value(self, expression: str):
         """Evaluate ``expression`` in the kernel and return it (via JSON)."""
         run = self.execute(f"import json as _json; print(_json.dumps({expression}))")
@@ -134,10 +146,14 @@ def kernel_env(**extra) -> dict:
 
 
 @contextmanager
-def gemini_kernel(server_url: str, api_key: str, *setup: str):
+def gemini_kernel(server_url: str, api_key: str, *setup: str, draws_widgets: bool = True):
     """A kernel pointed at a Gemini server by environment (as a user would), with
-    gemini_magic loaded and the ``setup`` lines (e.g. ``%config ...``) run."""
+    gemini_magic loaded and the ``setup`` lines (e.g. ``%config ...``) run. With
+    ``draws_widgets``, this client answers the live view's probe as a notebook front end
+    with anywidget does, so answers stream into the live widget."""
     with running_kernel(kernel_env(GEMINI_API_KEY=api_key, GOOGLE_GEMINI_BASE_URL=server_url)) as kernel:
         run = kernel.execute("\n".join(("%load_ext gemini_magic", *setup)))
         assert run.status == "ok", run.messages
+        if draws_widgets:
+            kernel.answer_probe()
         yield kernel

@@ -1,6 +1,9 @@
 """What each kind of front end gets from a streamed answer, told apart by the execute request
 (a notebook UI sends a cell id; nbclient refuses stdin; a kernel console does neither)."""
 
+import json
+import time
+
 import nbformat
 import pytest
 from conftest import TEST_KEY
@@ -52,3 +55,39 @@ def test_a_notebook_ui_still_gets_the_live_widget(gemini_server):
         run = kernel.execute(STREAMED, front_end="notebook")
         assert run.of_type("comm_open")
         assert run.live_paints()
+
+
+TEN_SECONDS = "%%gemini --out answer\nA slow one. [[offline chunks=100 chunk_chars=20 delay=0.1]]"
+
+
+def test_a_notebook_that_cannot_draw_the_widget_sees_the_answer_grow_by_display_updates(gemini_server):
+    # A JupyterLab server from another environment (no anywidget, with or without
+    # jupyterlab_widgets) never answers the probe. The widget showed there as its repr or as
+    # a red widget error box for the whole stream; now the answer grows as Markdown.
+    with gemini_kernel(gemini_server.url, TEST_KEY, draws_widgets=False) as kernel:
+        run = kernel.execute(TEN_SECONDS)
+        assert run.status == "ok"
+        states = [m["content"]["data"]["state"] for m in run.of_type("comm_open")]
+        assert [s for s in states if "_stream" in s and not s["_probe"]] == []  # no live widget (the probe may open)
+        assert run.live_paints() == []
+        (shown,) = run.of_type("display_data")
+        assert "application/vnd.jupyter.widget-view+json" not in shown["content"]["data"]
+        updates = [m["content"]["data"] for m in run.of_type("update_display_data")]
+        answer = kernel.value("answer.text")
+        growing = [u["text/plain"] for u in updates[:-1]]
+        assert len(growing) >= 5, len(growing)  # at least 5 growing states of a 10 s answer
+        texts = [g.rsplit("\n\n[", 1)[0] for g in growing]
+        assert all(answer.startswith(t) for t in texts) and texts == sorted(texts, key=len)
+        # ...and each is text a save keeps: the answer so far, in the output itself.
+        assert all("text/markdown" in u and "text/plain" in u for u in updates)
+        assert updates[-1]["text/markdown"].startswith(answer.split("\n", 1)[0])
+        live_bytes = sum(len(json.dumps(m["content"])) for m in run.of_type("display_data", "update_display_data"))
+        assert live_bytes <= 20 * len(answer.encode())
+
+
+def test_the_sdk_is_imported_in_the_background_once_the_loading_cell_has_ended(gemini_server):
+    with gemini_kernel(gemini_server.url, TEST_KEY, draws_widgets=False) as kernel:
+        deadline = time.monotonic() + 30
+        while not kernel.value("'google.genai' in __import__('sys').modules"):
+            assert time.monotonic() < deadline
+            time.sleep(0.2)

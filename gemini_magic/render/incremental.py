@@ -5,6 +5,7 @@ from __future__ import annotations
 from .blocks import BlockScanner
 from .html import to_html
 from .inert import inert_blocks
+from .tail import settle_open_tail
 
 
 class IncrementalRenderer:
@@ -137,6 +138,8 @@ class IncrementalRenderer:
 
     def _rest_html(self) -> str:
         tail = "".join(self._lines[self._start:]) + "".join(self._partial)
+        if not self._finished:  # mid-stream: no raw markers of what is still being written
+            tail = settle_open_tail(tail)
         tail_md, _, defines = inert_blocks(tail, self.allow_images)
         if self._held and (self._held_defines or defines):
             # A definition may change any held block: render them as one document.

@@ -1,5 +1,6 @@
-"""Where a streamed answer is shown: a live widget in a notebook, text in a terminal or console,
-nothing until the end where nobody watches (nbclient, papermill, Voila).
+"""Where a streamed answer is shown: a live widget in a notebook that draws it, display updates
+in one that does not (yet), text in a terminal or console, nothing until the end where nobody
+watches (nbclient, papermill, Voila).
 
 Every view takes the same calls from the stream loop: ``start``, ``add`` (for
 every chunk: it must stay cheap), ``retrying``, ``finish``.
@@ -14,9 +15,15 @@ def choose_view(shell, *, allow_images: bool = False):
     """The view that suits the front end that sent the running cell."""
     front_end = front_end_of(shell)
     if front_end is FrontEnd.NOTEBOOK:
-        from .live import LiveView
+        from . import probe
 
-        return LiveView(allow_images=allow_images)
+        if probe.widgets_render():
+            from .live import LiveView
+
+            return LiveView(allow_images=allow_images)
+        from .updating import UpdatingView
+
+        return UpdatingView(allow_images=allow_images)
     if front_end is FrontEnd.HEADLESS:
         from .headless import HeadlessView
 

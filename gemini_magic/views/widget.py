@@ -27,6 +27,7 @@ class LiveAnswer(anywidget.AnyWidget):
 
     _esm = Path(__file__).with_name("live_answer.js")
     _stream = traitlets.Unicode().tag(sync=True)  # names this answer's stream in the front end
+    _probe = traitlets.Bool(False).tag(sync=True)  # only asks whether the front end can draw it (see probe.py)
 
     def __init__(self, **kwargs):
         super().__init__(_stream=uuid.uuid4().hex, **kwargs)
