@@ -108,15 +108,18 @@ class Kernel:
         self.client.shell_channel.send(msg)
         return msg["header"]["msg_id"]
 
-    def answer_probe(self, timeout: float = 60) -> None:
-        """Play a front end that draws the live widget: answer the probe gemini_magic opens
-        once ``%load_ext`` has run (its model's ``initialize`` sends ``{"ready": true}``)."""
+    def wait_for_probe(self, timeout: float = 60) -> str:
+        """The comm id of the probe gemini_magic opens once ``%load_ext`` has run."""
         deadline = time.monotonic() + timeout
         while True:
             msg = self.client.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
             if msg["msg_type"] == "comm_open" and msg["content"]["data"].get("state", {}).get("_probe"):
-                break
-        content = {"comm_id": msg["content"]["comm_id"], "data": {"method": "custom", "content": {"ready": True}}}
+                return msg["content"]["comm_id"]
+
+    def answer_probe(self, timeout: float = 60) -> None:
+        """Play a front end that draws the live widget: answer the probe gemini_magic opens
+        once ``%load_ext`` has run (its model's ``initialize`` sends ``{"ready": true}``)."""
+        content = {"comm_id": self.wait_for_probe(timeout), "data": {"method": "custom", "content": {"ready": True}}}
         self.client.shell_channel.send(self.client.session.msg("comm_msg", content))
         assert self.value("__import__('gemini_magic.views.probe').views.probe.widgets_render()") is True
 

@@ -65,6 +65,8 @@ def test_a_notebook_that_cannot_draw_the_widget_sees_the_answer_grow_by_display_
     # jupyterlab_widgets) never answers the probe. The widget showed there as its repr or as
     # a red widget error box for the whole stream; now the answer grows as Markdown.
     with gemini_kernel(gemini_server.url, TEST_KEY, draws_widgets=False) as kernel:
+        kernel.wait_for_probe()
+        time.sleep(2.5)  # a front end that draws the widget would have answered by now
         run = kernel.execute(TEN_SECONDS)
         assert run.status == "ok"
         states = [m["content"]["data"]["state"] for m in run.of_type("comm_open")]
@@ -83,6 +85,16 @@ def test_a_notebook_that_cannot_draw_the_widget_sees_the_answer_grow_by_display_
         assert updates[-1]["text/markdown"].startswith(answer.split("\n", 1)[0])
         live_bytes = sum(len(json.dumps(m["content"])) for m in run.of_type("display_data", "update_display_data"))
         assert live_bytes <= 20 * len(answer.encode())
+
+
+def test_a_front_end_without_a_widget_manager_is_told_by_its_closing_the_probe(gemini_server):
+    # JupyterLab closes a comm whose target it does not know: no widget manager at all.
+    with gemini_kernel(gemini_server.url, TEST_KEY, draws_widgets=False) as kernel:
+        probe = kernel.wait_for_probe()
+        kernel.client.shell_channel.send(kernel.client.session.msg("comm_close", {"comm_id": probe, "data": {}}))
+        run = kernel.execute(STREAMED)
+        assert run.live_paints() == [] and run.of_type("update_display_data")
+        assert kernel.value("__import__('gemini_magic.views.probe').views.probe.widgets_fail(None)") is True
 
 
 def test_the_sdk_is_imported_in_the_background_once_the_loading_cell_has_ended(gemini_server):

@@ -8,7 +8,7 @@ every chunk: it must stay cheap), ``retrying``, ``finish``.
 
 from __future__ import annotations
 
-from .front_end import FrontEnd, front_end_of
+from .front_end import FrontEnd, front_end_of, request_sent_at
 
 
 def choose_view(shell, *, allow_images: bool = False):
@@ -17,13 +17,13 @@ def choose_view(shell, *, allow_images: bool = False):
     if front_end is FrontEnd.NOTEBOOK:
         from . import probe
 
-        if probe.widgets_render():
-            from .live import LiveView
+        if probe.widgets_fail(request_sent_at(shell)):
+            from .updating import UpdatingView
 
-            return LiveView(allow_images=allow_images)
-        from .updating import UpdatingView
+            return UpdatingView(allow_images=allow_images)
+        from .live import LiveView
 
-        return UpdatingView(allow_images=allow_images)
+        return LiveView(allow_images=allow_images)
     if front_end is FrontEnd.HEADLESS:
         from .headless import HeadlessView
 

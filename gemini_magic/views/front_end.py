@@ -41,3 +41,19 @@ def front_end_of(shell) -> FrontEnd:
     if isinstance(content, dict) and content.get("allow_stdin") is False:
         return FrontEnd.HEADLESS
     return FrontEnd.CONSOLE
+
+
+def request_sent_at(shell) -> float | None:
+    """When the front end sent the running cell's request (epoch seconds, its clock), if known."""
+    try:
+        date = shell.kernel.get_parent("shell")["header"]["date"]
+    except Exception:
+        return None
+    if isinstance(date, str):
+        from datetime import datetime
+
+        try:
+            date = datetime.fromisoformat(date.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return date.timestamp() if hasattr(date, "timestamp") else None

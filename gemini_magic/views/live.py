@@ -55,7 +55,7 @@ class LiveView:
     def start(self, label: str) -> None:
         from ..render import IncrementalRenderer
 
-        self._renderer = IncrementalRenderer(allow_images=self.allow_images)
+        self._renderer = IncrementalRenderer(allow_images=self.allow_images, typeset=True)
         self._status = _status_html(f"⏳ asking {label}…")
         # The painter sends comm messages and displays; give it this cell's context
         # so they carry the cell's parent header like any other output.
@@ -130,7 +130,12 @@ class LiveView:
         # No widget margins: the swap to the final output must not move anything.
         self._widget = LiveAnswer(layout={"margin": "0"})
         self._send(status=self._status)
-        self._handle = display(self._widget, display_id=True)
+        # Text beside the widget, never its repr: a front end without a widget manager shows it.
+        status = self._status.removeprefix("<sub>").removesuffix("</sub>")
+        view = self._widget._repr_mimebundle_()
+        view = view[0] if isinstance(view, tuple) else view  # (data, metadata) from anywidget
+        bundle = {_WIDGET_VIEW: view[_WIDGET_VIEW], "text/markdown": self._status, "text/plain": status}
+        self._handle = display(bundle, raw=True, display_id=True)
         self._wake.set()  # paint what came during the grace at once
 
     def _paint(self) -> None:
@@ -188,3 +193,4 @@ def _status_html(text: str) -> str:
 
 
 _STREAMING = _status_html("▍ streaming…")
+_WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"

@@ -3,9 +3,13 @@
 The kernel cannot ask mid-cell: a front end's answer is read only when the running cell ends.
 So right after ``%load_ext`` (in the background, keeping ``%load_ext`` instant) the kernel opens
 one hidden probe widget. A front end with a widget manager and anywidget builds its model and
-answers "ready"; one without a widget manager closes it; one without anywidget fails to load it
-and says nothing. Until a "ready" has arrived, answers stream by display updates, which every
-notebook front end shows (see ``updating.py``), never as a repr or a widget error box.
+answers "ready" within milliseconds; one without a widget manager closes it; one without
+anywidget fails to load it and says nothing. A cell whose request the front end sent well after
+the probe went out (``answer_seconds``) comes behind that answer on the shell channel, so by
+then silence means "cannot draw it". Once that is known, answers stream by display updates,
+which every notebook front end shows (see ``updating.py``), never as a repr or a widget error
+box. Before anything is known (a "Run all" right after ``%load_ext``) the live widget is used,
+with text beside it for a front end without a widget manager.
 
 The same background start imports what the first answer needs (google.genai, the renderer,
 the widget), so the first cell does not pay for it.
@@ -17,13 +21,26 @@ import contextvars
 import threading
 
 _ready = threading.Event()
+_closed = threading.Event()  # the front end closed the probe: it has no widget manager
 _started = threading.Lock()
 _probe = None  # the open probe widget, until its answer arrives
+_opened_at = None  # time.time() when the probe went out
+answer_seconds = 2.0  # a front end that draws it answers in milliseconds; this leaves room for clock skew
 
 
 def widgets_render() -> bool:
     """True once this session's front end has said it can draw the live widget."""
     return _ready.is_set()
+
+
+def widgets_fail(request_sent: float | None) -> bool:
+    """True if this session's front end cannot draw the live widget, as far as a cell whose
+    request was sent at ``request_sent`` (the front end's clock, epoch seconds) can tell."""
+    if _ready.is_set():
+        return False
+    if _closed.is_set():
+        return True
+    return _opened_at is not None and request_sent is not None and request_sent - _opened_at > answer_seconds
 
 
 def start(shell) -> None:
@@ -61,11 +78,15 @@ def _warm_up(ask: bool) -> None:
 
 
 def _open_probe() -> None:
-    global _probe
+    global _probe, _opened_at
+    import time
+
     from .widget import LiveAnswer
 
     _probe = LiveAnswer(_probe=True)
+    _opened_at = time.time()
     _probe.on_msg(_answered)
+    _probe.comm.on_close(lambda _message: _closed.set() if not _ready.is_set() else None)
 
 
 def _answered(widget, content, buffers) -> None:
