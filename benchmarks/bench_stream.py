@@ -27,7 +27,7 @@ N chunks of 20 characters as fast as it can. Measured:
   HTML widgets sends at least); the same bytes at a Gemini-like pace, and for a
   non-repetitive prose answer (standard-library docstrings), unpaced and paced;
 - first-chunk latency, paced answers: in-kernel time.time() when the SDK yields
-  the first chunk (gemini_magic.client._delta wrapped in the kernel) to this
+  the first chunk (gemini_magic.client.stream.chunk_delta wrapped in the kernel) to this
   process receiving the first live-view message that shows answer text (the
   widget's compressed stream inflated here as the front end does); checked
   against the server's send time of the first event minus the SDK's own cost;
@@ -140,16 +140,16 @@ _braw = (_bt.perf_counter() - _bt0, len(_btext.encode()), _bt.process_time() - _
 
 # Installed only for the first-chunk phase: stamp when the SDK yields the first chunk.
 FIRST_CHUNK_HOOK = """
-import gemini_magic.client as _bgc
+import gemini_magic.client.stream as _bgc
 _bench_first = []
-_bench_delta = _bgc._delta
+_bench_delta = _bgc.chunk_delta
 def _bench_stamped_delta(chunk, _delta=_bench_delta):
     if not _bench_first:
         _bench_first.append(_bt.time())
     return _delta(chunk)
-_bgc._delta = _bench_stamped_delta
+_bgc.chunk_delta = _bench_stamped_delta
 """
-FIRST_CHUNK_UNHOOK = "_bgc._delta = _bench_delta"
+FIRST_CHUNK_UNHOOK = "_bgc.chunk_delta = _bench_delta"
 
 LEAK_PROBE = (
     '{"instances": len(__import__("ipywidgets").widgets.widget._instances), '
@@ -458,7 +458,7 @@ def measure_first_chunk(bench: Bench, runs: int, offset: float, latency: float =
         "cross_check_samples": cross_checks,
         "sdk_cost_seconds": sdk_cost,
         "method": (
-            "primary: in the kernel, gemini_magic.client._delta is wrapped to stamp time.time() when the SDK "
+            "primary: in the kernel, gemini_magic.client.stream.chunk_delta is wrapped to stamp time.time() when the SDK "
             "yields the first chunk; this process stamps the arrival of the first live-view message whose records "
             "(inflated as the front end does) show answer text (perf_counter converted to time.time(), same "
             "machine); latency = "
