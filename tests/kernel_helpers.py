@@ -120,7 +120,9 @@ class Kernel:
         """Play a front end that draws the live widget: answer the probe gemini_magic opens
         once ``%load_ext`` has run (its model's ``initialize`` sends ``{"ready": true}``)."""
         content = {"comm_id": self.wait_for_probe(timeout), "data": {"method": "custom", "content": {"ready": True}}}
-        self.client.shell_channel.send(self.client.session.msg("comm_msg", content))
+        for _ in range(2):  # twice, as the front end does
+            self.client.shell_channel.send(self.client.session.msg("comm_msg", content))
+            time.sleep(0.3)
         assert self.value("__import__('gemini_magic.views.probe').views.probe.widgets_render()") is True
 
     def value(self, expression: str):

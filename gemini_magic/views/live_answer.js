@@ -14,7 +14,9 @@ function initialize({ model }) {
     // The kernel asks, once per session, whether this front end can draw the live view: a front
     // end without a widget manager or without anywidget never runs this, and the kernel then
     // streams by display updates instead of showing a repr or a widget error box.
-    if (typeof DecompressionStream !== "undefined") model.send({ ready: true });
+    // Said twice: the kernel's handler is registered a moment after the probe goes out.
+    const ready = () => { try { model.send({ ready: true }); } catch (_) { /* closed: answered already */ } };
+    if (typeof DecompressionStream !== "undefined") { ready(); setTimeout(ready, 300); }
     return;
   }
   // Decoded once per model, so every view (and a view made later) shows the whole answer.

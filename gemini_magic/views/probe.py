@@ -83,9 +83,13 @@ def _open_probe() -> None:
 
     from .widget import LiveAnswer
 
-    _probe = LiveAnswer(_probe=True)
+    class Probe(LiveAnswer):
+        # A method, not an on_msg callback added after the comm is open: no answer is missed.
+        def _handle_custom_msg(self, content, buffers):
+            _answered(self, content, buffers)
+
     _opened_at = time.time()
-    _probe.on_msg(_answered)
+    _probe = Probe(_probe=True)
     _probe.comm.on_close(lambda _message: _closed.set() if not _ready.is_set() else None)
 
 
