@@ -38,7 +38,8 @@ class Execution:
     def final_output(self) -> dict:
         """Content of the answer's final static output: the update of the live view's
         slot, or (an answer complete before a live view was needed) a plain display."""
-        finals = [m for m in self.of_type("display_data", "update_display_data") if "text/markdown" in m["content"]["data"]]
+        shown = self.of_type("display_data", "update_display_data")
+        finals = [m for m in shown if "text/markdown" in m["content"]["data"]]
         assert finals, [m["msg_type"] for m in self.messages]
         return finals[-1]["content"]
 
@@ -72,7 +73,9 @@ class Execution:
 
     def bytes_sent(self) -> int:
         """Size of what the front end received: the JSON of each message's content."""
-        return sum(len(json.dumps(m["content"]).encode()) + sum(len(b) for b in m.get("buffers") or ()) for m in self.messages)
+        return sum(
+            len(json.dumps(m["content"]).encode()) + sum(len(b) for b in m.get("buffers") or ()) for m in self.messages
+        )
 
 
 class Kernel:

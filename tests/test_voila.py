@@ -24,7 +24,7 @@ def free_port() -> int:
 def test_voila_shows_the_whole_answer_clean(tmp_path):
     notebook = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell("%load_ext gemini_magic"),
-        nbformat.v4.new_code_cell("%%gemini --offline\nExplain a list. [[offline chunks=30 chunk_chars=20 delay=0.02]]"),
+        nbformat.v4.new_code_cell("%%gemini --offline\nA list. [[offline chunks=30 chunk_chars=20 delay=0.02]]"),
     ])
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(notebook, tmp_path / "answer.ipynb")
