@@ -27,6 +27,9 @@ def load_ipython_extension(ipython):
     ipython.register_magics(GeminiMagics)
     if keep_question_marks not in ipython.input_transformers_cleanup:
         ipython.input_transformers_cleanup.append(keep_question_marks)
+    from .views import probe
+
+    probe.start(ipython)  # background: warm-up, and whether the front end draws the live widget
 
 
 def unload_ipython_extension(ipython):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -37,7 +38,8 @@ class Execution:
     def final_output(self) -> dict:
         """Content of the answer's final static output: the update of the live view's
         slot, or (an answer complete before a live view was needed) a plain display."""
-        finals = [m for m in self.of_type("display_data", "update_display_data") if "text/markdown" in m["content"]["data"]]
+        shown = self.of_type("display_data", "update_display_data")
+        finals = [m for m in shown if "text/markdown" in m["content"]["data"]]
         assert finals, [m["msg_type"] for m in self.messages]
         return finals[-1]["content"]
 
@@ -54,8 +56,9 @@ class Execution:
 
     def live_paints(self) -> list:
         """The live-view messages that showed answer text (at least one paint each), in order."""
-        from gemini_magic.views.widget import decode_records
         import zlib
+
+        from gemini_magic.views.widget import decode_records
 
         inflaters, shown = {}, []
         for m in self.of_type("comm_msg"):
@@ -70,7 +73,9 @@ class Execution:
 
     def bytes_sent(self) -> int:
         """Size of what the front end received: the JSON of each message's content."""
-        return sum(len(json.dumps(m["content"]).encode()) + sum(len(b) for b in m.get("buffers") or ()) for m in self.messages)
+        return sum(
+            len(json.dumps(m["content"]).encode()) + sum(len(b) for b in m.get("buffers") or ()) for m in self.messages
+        )
 
 
 class Kernel:
@@ -78,8 +83,11 @@ class Kernel:
         self.manager = manager
         self.client = client
 
-    def execute(self, code: str, timeout: float = 120) -> Execution:
-        msg_id = self.client.execute(code)
+    def execute(self, code: str, timeout: float = 120, *, front_end: str = "notebook") -> Execution:
+        """Run ``code`` as ``front_end`` would ask: "notebook" (JupyterLab, Notebook 7: a cell id
+        in the request's metadata), "console" (jupyter console: no cell id, stdin allowed) or
+        "nbclient" (nbconvert, papermill, Voila: no cell id, no stdin)."""
+        msg_id = self.send_execute(code, front_end)
         result = Execution()
         deadline = time.monotonic() + timeout
         while True:
@@ -102,6 +110,31 @@ class Kernel:
             reply = self.client.get_shell_msg(timeout=max(0.1, deadline - time.monotonic()))
             if reply["parent_header"].get("msg_id") == msg_id:
                 return reply
+
+    def send_execute(self, code: str, front_end: str) -> str:
+        content = {"code": code, "silent": False, "store_history": True, "user_expressions": {},
+                   "allow_stdin": front_end != "nbclient", "stop_on_error": True}
+        metadata = {"cellId": f"cell-{uuid.uuid4()}"} if front_end == "notebook" else {}
+        msg = self.client.session.msg("execute_request", content, metadata=metadata)
+        self.client.shell_channel.send(msg)
+        return msg["header"]["msg_id"]
+
+    def wait_for_probe(self, timeout: float = 60) -> str:
+        """The comm id of the probe gemini_magic opens once ``%load_ext`` has run."""
+        deadline = time.monotonic() + timeout
+        while True:
+            msg = self.client.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
+            if msg["msg_type"] == "comm_open" and msg["content"]["data"].get("state", {}).get("_probe"):
+                return msg["content"]["comm_id"]
+
+    def answer_probe(self, timeout: float = 60) -> None:
+        """Play a front end that draws the live widget: answer the probe gemini_magic opens
+        once ``%load_ext`` has run (its model's ``initialize`` sends ``{"ready": true}``)."""
+        content = {"comm_id": self.wait_for_probe(timeout), "data": {"method": "custom", "content": {"ready": True}}}
+        for _ in range(2):  # twice, as the front end does
+            self.client.shell_channel.send(self.client.session.msg("comm_msg", content))
+            time.sleep(0.3)
+        assert self.value("__import__('gemini_magic.views.probe').views.probe.widgets_render()") is True
 
     def value(self, expression: str):
         """Evaluate ``expression`` in the kernel and return it (via JSON)."""
@@ -129,10 +162,14 @@ def kernel_env(**extra) -> dict:
 
 
 @contextmanager
-def gemini_kernel(server_url: str, api_key: str, *setup: str):
+def gemini_kernel(server_url: str, api_key: str, *setup: str, draws_widgets: bool = True):
     """A kernel pointed at a Gemini server by environment (as a user would), with
-    gemini_magic loaded and the ``setup`` lines (e.g. ``%config ...``) run."""
+    gemini_magic loaded and the ``setup`` lines (e.g. ``%config ...``) run. With
+    ``draws_widgets``, this client answers the live view's probe as a notebook front end
+    with anywidget does, so answers stream into the live widget."""
     with running_kernel(kernel_env(GEMINI_API_KEY=api_key, GOOGLE_GEMINI_BASE_URL=server_url)) as kernel:
         run = kernel.execute("\n".join(("%load_ext gemini_magic", *setup)))
         assert run.status == "ok", run.messages
+        if draws_widgets:
+            kernel.answer_probe()
         yield kernel

@@ -159,7 +159,7 @@ def test_the_kernel_stays_usable_after_a_failure(kernel):
 def test_interrupt_mid_stream_keeps_the_partial_answer_and_ends_static(gemini_server):
     with gemini_kernel(gemini_server.url, TEST_KEY) as kernel:
         client = kernel.client
-        msg_id = client.execute("%%gemini --out answer\nA long one. [[offline chunks=200 delay=0.05]]")
+        msg_id = kernel.send_execute("%%gemini --out answer\nA long one. [[offline chunks=200 delay=0.05]]", "notebook")
         updates = 0
         while updates < 5:  # wait until the answer is visibly streaming
             msg = client.get_iopub_msg(timeout=30)

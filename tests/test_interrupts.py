@@ -27,7 +27,7 @@ def test_interrupts_in_quick_succession_keep_the_answer_and_leak_nothing(gemini_
         threads_before = kernel.value(THREADS)
         for attempt in range(6):
             client = kernel.client
-            msg_id = client.execute("%%gemini --out answer\nA long one. [[offline chunks=400 delay=0.02]]")
+            msg_id = kernel.send_execute("%%gemini --out answer\nA long one. [[offline chunks=400 delay=0.02]]", "notebook")
             messages, paints = [], 0
             while paints < 2 + attempt % 3:  # interrupt at slightly different moments
                 msg = client.get_iopub_msg(timeout=30)

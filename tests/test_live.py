@@ -6,9 +6,9 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gemini_magic.views.widget import LiveAnswer, decode_stream
 from gemini_magic.render import render_html
 from gemini_magic.views.live import LiveView
+from gemini_magic.views.widget import LiveAnswer, decode_stream
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -90,3 +90,20 @@ def test_a_paint_renders_only_what_its_share_of_the_time_pays_for():
     (paint,) = [r for r in decode_stream(view._widget.messages) if r[0] == "p"]
     assert "twenty characters" in paint[1] + paint[2]
     view._widget.close()
+
+
+def _painters() -> list:
+    import threading
+
+    return [t for t in threading.enumerate() if t.name == "gemini-painter" and t.is_alive()]
+
+
+def test_each_view_owns_its_painter_and_no_painter_outlives_its_answer():
+    # The old class-level pool set "done" before its thread was back in the pool: a cell
+    # started right after another one could find no idle painter and start one more, and
+    # pooled painters stayed alive for good. Now a view's painter ends with the view.
+    for _ in range(50):
+        view = LiveView()
+        view.start("model")  # stopped within the 20 ms grace: nothing is displayed
+        view._stop_painter()
+        assert _painters() == []

@@ -34,5 +34,6 @@ from .html import render_html
 from .incremental import IncrementalRenderer
 from .inert import inert_markdown
 from .inline import SAFE_SCHEMES
+from .tail import settle_open_tail
 
-__all__ = ["inert_markdown", "render_html", "IncrementalRenderer", "SAFE_SCHEMES"]
+__all__ = ["inert_markdown", "render_html", "IncrementalRenderer", "SAFE_SCHEMES", "settle_open_tail"]

@@ -11,6 +11,7 @@ from markdown.extensions.fenced_code import FencedCodeExtension
 from markdown.extensions.sane_lists import SaneListExtension
 from markdown.extensions.tables import TableExtension
 
+from .enrich import highlight_code, put_math, take_math
 from .inert import inert_markdown
 from .inline import SAFE_SCHEMES
 
@@ -46,10 +47,12 @@ _CLEANERS = {False: _cleaner(False), True: _cleaner(True)}
 _local = threading.local()  # one Markdown instance per thread: reset() is ~3x cheaper than a new one
 
 
-def to_html(md_text: str, allow_images: bool, references: dict | None = None) -> tuple[str, dict]:
+def to_html(md_text: str, allow_images: bool, references: dict | None = None,
+            *, typeset: bool = False) -> tuple[str, dict]:
     """Sanitized HTML for inert Markdown, and the link references defined by then.
 
-    ``references`` seeds definitions from earlier blocks rendered separately.
+    ``references`` seeds definitions from earlier blocks rendered separately. ``typeset``
+    also turns math into MathML and highlights fenced code (the live view's look).
     """
     md = getattr(_local, "md", None)
     if md is None:
@@ -60,8 +63,16 @@ def to_html(md_text: str, allow_images: bool, references: dict | None = None) ->
     md.reset()
     if references:
         md.references.update(references)
+    maths = []
+    if typeset:
+        md_text, maths = take_math(md_text)
     raw = md.convert(md_text)
-    return (_CLEANERS[allow_images].clean(raw) if raw else ""), dict(md.references)
+    if not raw:
+        return "", dict(md.references)
+    clean = _CLEANERS[allow_images].clean(raw)
+    if typeset:  # as the front end typesets the final output, here for the live one
+        clean = put_math(highlight_code(clean), maths)
+    return clean, dict(md.references)
 
 
 def render_html(text: str, *, allow_images: bool = False) -> str:

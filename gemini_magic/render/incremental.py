@@ -5,6 +5,7 @@ from __future__ import annotations
 from .blocks import BlockScanner
 from .html import to_html
 from .inert import inert_blocks
+from .tail import settle_open_tail
 
 
 class IncrementalRenderer:
@@ -26,8 +27,9 @@ class IncrementalRenderer:
     together with the open tail once one is.
     """
 
-    def __init__(self, *, allow_images: bool = False):
+    def __init__(self, *, allow_images: bool = False, typeset: bool = False):
         self.allow_images = allow_images
+        self.typeset = typeset  # math as MathML, code highlighted: see render.enrich
         self._chunks: list[str] = []
         self._skip_lf = False  # the last chunk ended with "\r": a "\n" next belongs to it
         self._lines: list[str] = []  # complete lines, "\n"-terminated
@@ -109,10 +111,10 @@ class IncrementalRenderer:
                 emit.append(md)
         if held:
             md = "".join(held)
-            self._held.append((md, to_html(md, self.allow_images, self._references)[0]))
+            self._held.append((md, to_html(md, self.allow_images, self._references, typeset=self.typeset)[0]))
         if not emit:
             return ""
-        html, self._references = to_html("".join(emit), self.allow_images, self._references)
+        html, self._references = to_html("".join(emit), self.allow_images, self._references, typeset=self.typeset)
         html = self._joined(html)
         self._frozen.append(html)
         return html
@@ -138,14 +140,16 @@ class IncrementalRenderer:
 
     def _rest_html(self) -> str:
         tail = "".join(self._lines[self._start:]) + "".join(self._partial)
+        if not self._finished:  # mid-stream: no raw markers of what is still being written
+            tail = settle_open_tail(tail)
         tail_md, _, defines = inert_blocks(tail, self.allow_images)
         if self._held and (self._held_defines or defines):
             # A definition may change any held block: render them as one document.
             md = "".join(md for md, _ in self._held) + tail_md
-            html = to_html(md, self.allow_images, self._references)[0]
+            html = to_html(md, self.allow_images, self._references, typeset=self.typeset)[0]
         else:
             parts = [h for _, h in self._held]
-            parts.append(to_html(tail_md, self.allow_images, self._references)[0])
+            parts.append(to_html(tail_md, self.allow_images, self._references, typeset=self.typeset)[0])
             html = "\n".join(p for p in parts if p)
         if not html:
             return ""

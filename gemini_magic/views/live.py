@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import collections
 import contextvars
-import queue
 import threading
 import time
 
@@ -56,12 +55,16 @@ class LiveView:
     def start(self, label: str) -> None:
         from ..render import IncrementalRenderer
 
-        self._renderer = IncrementalRenderer(allow_images=self.allow_images)
+        self._renderer = IncrementalRenderer(allow_images=self.allow_images, typeset=True)
         self._status = _status_html(f"⏳ asking {label}…")
         # The painter sends comm messages and displays; give it this cell's context
         # so they carry the cell's parent header like any other output.
         context = contextvars.copy_context()
-        self._painter = _Painter.submit(lambda: context.run(self._paint_loop))
+        # This view owns its painter (as rich's Live owns its refresh thread): started here,
+        # joined in finish(), so no thread outlives its cell or is shared between cells.
+        self._painter = threading.Thread(target=context.run, args=(self._guarded_paint_loop,),
+                                         name="gemini-painter", daemon=True)
+        self._painter.start()
 
     def add(self, text: str) -> None:
         self._queue.append(text)
@@ -86,6 +89,12 @@ class LiveView:
         _close(self._widget)
 
     # -- painter thread -----------------------------------------------------
+    def _guarded_paint_loop(self) -> None:
+        try:
+            self._paint_loop()
+        except Exception:  # a live view failing must not reach the kernel; the final output still lands
+            pass
+
     def _paint_loop(self) -> None:
         self._last_paint = time.perf_counter()
         if self._stopping.wait(self.grace_seconds):
@@ -121,7 +130,12 @@ class LiveView:
         # No widget margins: the swap to the final output must not move anything.
         self._widget = LiveAnswer(layout={"margin": "0"})
         self._send(status=self._status)
-        self._handle = display(self._widget, display_id=True)
+        # Text beside the widget, never its repr: a front end without a widget manager shows it.
+        status = self._status.removeprefix("<sub>").removesuffix("</sub>")
+        view = self._widget._repr_mimebundle_()
+        view = view[0] if isinstance(view, tuple) else view  # (data, metadata) from anywidget
+        bundle = {_WIDGET_VIEW: view[_WIDGET_VIEW], "text/markdown": self._status, "text/plain": status}
+        self._handle = display(bundle, raw=True, display_id=True)
         self._wake.set()  # paint what came during the grace at once
 
     def _paint(self) -> None:
@@ -161,41 +175,8 @@ class LiveView:
         self._stopping.set()
         self._wake.set()
         if self._painter is not None:
-            self._painter.wait()
-
-
-class _Painter(threading.Thread):
-    """A daemon painter thread, kept between cells: starting a thread costs about
-    0.2 ms a cell, and a daemon never holds up the kernel's exit."""
-
-    idle: list = []
-
-    def __init__(self):
-        super().__init__(daemon=True, name="gemini-painter")
-        self.jobs: queue.SimpleQueue = queue.SimpleQueue()
-        self.start()
-
-    @classmethod
-    def submit(cls, job) -> threading.Event:
-        """Run ``job`` on an idle painter; the event is set when it has returned."""
-        try:
-            painter = cls.idle.pop()
-        except IndexError:
-            painter = cls()
-        done = threading.Event()
-        painter.jobs.put((job, done))
-        return done
-
-    def run(self) -> None:
-        while True:
-            job, done = self.jobs.get()
-            try:
-                job()
-            except Exception:  # a live view failing must not take the painter with it
-                pass
-            finally:
-                done.set()
-                self.idle.append(self)
+            self._painter.join()
+            self._painter = None
 
 
 def _close(widget) -> None:
@@ -212,3 +193,4 @@ def _status_html(text: str) -> str:
 
 
 _STREAMING = _status_html("▍ streaming…")
+_WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"

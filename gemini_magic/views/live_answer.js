@@ -10,6 +10,15 @@ const MD = "jp-RenderedHTMLCommon jp-RenderedMarkdown jp-OutputArea-output gemin
 const LIVE = new Map();
 
 function initialize({ model }) {
+  if (model.get("_probe")) {
+    // The kernel asks, once per session, whether this front end can draw the live view: a front
+    // end without a widget manager or without anywidget never runs this, and the kernel then
+    // streams by display updates instead of showing a repr or a widget error box.
+    // Said twice: the kernel's handler is registered a moment after the probe goes out.
+    const ready = () => { try { model.send({ ready: true }); } catch (_) { /* closed: answered already */ } };
+    if (typeof DecompressionStream !== "undefined") { ready(); setTimeout(ready, 300); }
+    return;
+  }
   // Decoded once per model, so every view (and a view made later) shows the whole answer.
   const id = model.get("_stream");
   const live = { body: [], tail: "", status: "", views: new Set() };

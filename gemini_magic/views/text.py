@@ -1,4 +1,4 @@
-"""Terminal IPython: the answer printed as it streams, then its footer."""
+"""Terminal IPython and kernel consoles: the answer printed as it streams, then its footer."""
 
 from __future__ import annotations
 
@@ -8,10 +8,16 @@ from ..response import GeminiResponse
 
 
 class TextView:
-    """Terminal IPython: print the text as it streams, then the footer."""
+    """Print the text as it streams, then the footer.
 
-    def __init__(self, stream=None):
+    In terminal IPython each chunk is flushed to the screen. In a kernel (``jupyter console``)
+    stdout becomes stream messages, which ipykernel already sends every 0.2 s: flushing each
+    chunk there would make one message per chunk.
+    """
+
+    def __init__(self, stream=None, *, flush_each_chunk: bool = True):
         self._out = stream
+        self._flush_each_chunk = flush_each_chunk
 
     @property
     def out(self):
@@ -22,7 +28,8 @@ class TextView:
 
     def add(self, text: str) -> None:
         self.out.write(text)
-        self.out.flush()
+        if self._flush_each_chunk:
+            self.out.flush()
 
     def retrying(self, attempt: int, attempts: int, reason: str) -> None:
         self.out.write(f"[{reason} ({attempt}/{attempts})]\n")

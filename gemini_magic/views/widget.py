@@ -26,7 +26,9 @@ class LiveAnswer(anywidget.AnyWidget):
     """One cell's live answer: HTML (already sanitized) appended as it is finished."""
 
     _esm = Path(__file__).with_name("live_answer.js")
+    _css = Path(__file__).with_name("live_answer.css")  # highlighted code in the theme's colours
     _stream = traitlets.Unicode().tag(sync=True)  # names this answer's stream in the front end
+    _probe = traitlets.Bool(False).tag(sync=True)  # only asks whether the front end can draw it (see probe.py)
 
     def __init__(self, **kwargs):
         super().__init__(_stream=uuid.uuid4().hex, **kwargs)

@@ -11,6 +11,7 @@ own browser download is never used. See /work/shared/recipes/browser-e2e.md.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import os
@@ -80,8 +81,11 @@ class JupyterLab:
     """A JupyterLab server in its own temporary world (or, with ``app="notebook"``,
     Notebook 7: the same front-end components and widget extensions, another shell)."""
 
-    def __init__(self, root: Path, app: str = "lab"):
+    def __init__(self, root: Path, app: str = "lab", server_python: str | None = None):
         self.app = app
+        # The server's interpreter; another venv's for the separate-env setup (conda / JupyterHub):
+        # the kernel is still this venv's, registered into the server's prefix.
+        self.server_python = server_python or sys.executable
         self.root = root
         self.notebooks = root / "notebooks"
         self.token = secrets.token_hex(16)
@@ -113,8 +117,13 @@ class JupyterLab:
             IPYTHONDIR=str(self.root / "ipython"),
             PYTHONUNBUFFERED="1",
         )
+        if self.server_python != sys.executable:
+            prefix = subprocess.run([self.server_python, "-c", "import sys; print(sys.prefix)"],
+                                    capture_output=True, text=True, check=True).stdout.strip()
+            subprocess.run([sys.executable, "-m", "ipykernel", "install", "--prefix", prefix, "--name", "python3"],
+                           check=True, capture_output=True)
         command = [
-            sys.executable, "-m", "jupyterlab" if self.app == "lab" else "notebook", "--no-browser", "--allow-root",
+            self.server_python, "-m", "jupyterlab" if self.app == "lab" else "notebook", "--no-browser", "--allow-root",
             "--ip=127.0.0.1", f"--port={self.port}", "--port-retries=0",
             f"--IdentityProvider.token={self.token}",
             f"--ServerApp.root_dir={self.notebooks}",
@@ -190,6 +199,34 @@ def lab(tmp_path_factory):
     if importlib.util.find_spec("jupyterlab") is None:
         _missing("jupyterlab is not installed (pip install -e '.[test]')")
     server = JupyterLab(tmp_path_factory.mktemp("jupyterlab"))
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+SERVER_VENVS = Path(__file__).resolve().parents[2] / ".venv-server"
+
+
+def server_venv(packages: tuple[str, ...]) -> str:
+    """A venv with only ``packages`` (a Jupyter server without gemini_magic or anywidget), made
+    once and kept under .venv-server/ by a hash of what it holds; returns its python."""
+    key = hashlib.sha256(repr((packages, sys.version_info[:2])).encode()).hexdigest()[:12]
+    venv = SERVER_VENVS / key
+    python = venv / "bin" / "python"
+    if not (venv / ".ready").exists():
+        shutil.rmtree(venv, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", *packages], check=True)
+        (venv / ".ready").write_text(" ".join(packages))
+    return str(python)
+
+
+@pytest.fixture(scope="module", params=[("jupyterlab>=4.2,<5",), ("jupyterlab>=4.2,<5", "jupyterlab_widgets")],
+                ids=["server-env-without-widgets", "server-env-with-jupyterlab_widgets"])
+def separate_lab(request, tmp_path_factory):
+    """JupyterLab from another venv, the kernel from this one."""
+    server = JupyterLab(tmp_path_factory.mktemp("separate-lab"), server_python=server_venv(request.param))
     try:
         yield server.start()
     finally:

@@ -1,0 +1,103 @@
+"""The live answer by display updates: for notebook front ends that cannot draw the live widget.
+
+Used until the front end has said it draws the widget (see ``probe.py``): a JupyterLab server
+in another environment without anywidget (with or without jupyterlab_widgets), or a front end
+that has not answered yet. Every notebook front end shows a Markdown display and updates it in
+place, so the answer grows there as inert Markdown, rendered (math, highlighted code) by the
+front end itself, exactly as the final output is. A save at any moment keeps the text so far.
+
+Re-sending a growing answer costs its length on every update (and a front end re-renders it
+all), so updates are spaced out geometrically: one only when the answer has grown by
+``growth`` since the last one, at least ``min_seconds`` apart, and never more than
+``bytes_per_second`` of Markdown. That bounds the bytes at about ``2 / (1 - 1 / growth)``
+times the answer (8.7x at 1.3, text/markdown and text/plain together) plus the final output,
+and the front end's re-rendering to a few renders of the long answers.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from ..output.final import final_bundle
+from ..render import inert_markdown, settle_open_tail
+from ..response import GeminiResponse
+
+
+class UpdatingView:
+    growth = 1.3
+    min_seconds = 0.5
+    bytes_per_second = 100_000
+    grace_seconds = 0.02  # as LiveView: an answer done by then goes straight to its final output
+
+    def __init__(self, *, allow_images: bool = False):
+        self.allow_images = allow_images
+        self._pieces: list[str] = []
+        self._status = ""
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._handle = None
+        self._painter = None
+        self.updates = 0  # how many updates were sent: for tests and benchmarks
+
+    # -- called by the stream loop ------------------------------------------
+    def start(self, label: str) -> None:
+        import contextvars
+
+        self._status = f"⏳ asking {label}…"
+        context = contextvars.copy_context()  # the updates carry this cell's parent header
+        self._painter = threading.Thread(target=context.run, args=(self._update_loop,),
+                                         name="gemini-updater", daemon=True)
+        self._painter.start()
+
+    def add(self, text: str) -> None:
+        self._pieces.append(text)  # list.append: as cheap as the widget's deque
+
+    def retrying(self, attempt: int, attempts: int, reason: str) -> None:
+        self._status = f"↻ {reason} ({attempt}/{attempts})…"
+        self._wake.set()
+
+    def finish(self, response: GeminiResponse) -> None:
+        from IPython.display import display
+
+        self._stopping.set()
+        self._wake.set()
+        if self._painter is not None:
+            self._painter.join()
+            self._painter = None
+        bundle, metadata = final_bundle(response, allow_images=self.allow_images)
+        if self._handle is None:
+            display(bundle, raw=True, metadata=metadata)
+        else:
+            self._handle.update(bundle, raw=True, metadata=metadata)
+
+    # -- its own thread -------------------------------------------------------
+    def _update_loop(self) -> None:
+        from IPython.display import display
+
+        if self._stopping.wait(self.grace_seconds):
+            return
+        try:
+            self._handle = display(self._bundle(""), raw=True, display_id=True)
+            shown, status_shown, last = 0, self._status, time.perf_counter()
+            while not self._stopping.wait(self.min_seconds):
+                text = "".join(self._pieces)
+                now = time.perf_counter()
+                grown = len(text) >= max(shown * self.growth, shown + 1)
+                affordable = now - last >= 2 * len(text) / self.bytes_per_second
+                if (grown and affordable) or (self._status != status_shown and not text):
+                    self._handle.update(self._bundle(text), raw=True)
+                    self.updates += 1
+                    shown, status_shown, last = len(text), self._status, now
+        except Exception:  # the final output still lands
+            return
+
+    def _bundle(self, text: str) -> dict:
+        status = "▍ streaming…" if text else self._status
+        markdown = inert_markdown(settle_open_tail(text), allow_images=self.allow_images) if text else ""
+        plain = f"{text}\n\n[{status}]" if text else status
+        return {"text/markdown": f"{markdown}\n\n<sub>{_escape(status)}</sub>\n", "text/plain": plain}
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
