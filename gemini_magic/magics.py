@@ -107,6 +107,10 @@ class GeminiMagics(Magics, Settings):
     @argument("--tpm", type=int, metavar="N", help="--each: at most about N tokens a minute.")
     @argument("--batch", action="store_true", help="--each through the Gemini Batch API: cheaper, runs at Google, may take hours.")
     @argument("--batch-job", metavar="JOB", help="Collect the answers of batch job JOB (batches/...) into --out.")
+    @argument("--replay", action="store_true", help="Replay this cell's recorded answer, or record it (GeminiMagics.replay).")
+    @argument("--no-replay", action="store_true", help="Ask Gemini and record nothing, whatever GeminiMagics.replay says.")
+    @argument("--refresh", action="store_true", help="Ask Gemini again and replace the recorded answer.")
+    @argument("--dry-run", action="store_true", help="Send nothing: show the request, its tokens and its estimated cost.")
     @no_var_expand  # {name} is filled by gemini_magic.prompt, the same way in a line and in a cell
     @line_cell_magic
     def gemini(self, line, cell=None):
@@ -162,7 +166,14 @@ class GeminiMagics(Magics, Settings):
                 return
         cell = self.request_for(cmd)
         settings, request, out, plan = cell.settings, cell.request, cell.out, cell.plan
-        request.connection.check()  # no key: say what to set, before showing anything
+        if cmd.options.dry_run:
+            from .dryrun import dry_run, show
+
+            return show(self.shell, dry_run(settings, [request]))
+        replay = self._replay(cmd, settings)
+        record = replay.find(request) if replay is not None else None
+        if record is None:
+            request.connection.check()  # no key: say what to set, before showing anything
 
         from .errors import AnswerIncomplete
         from .interrupts import guarded
@@ -175,8 +186,20 @@ class GeminiMagics(Magics, Settings):
 
             view = FencedView(view, plan.format.name)
         names = ["_gemini"] + ([out] if out else [])
+        source = None
+        if record is not None:
+            from .replay import deltas
+
+            source = deltas(record, settings.replay_pace)
         with guarded() as gate:  # from here on only the stream itself can be interrupted
-            response = run(request, view, stream=settings.stream and not cmd.options.no_stream, gate=gate)
+            response = run(request, view, stream=settings.stream and not cmd.options.no_stream, gate=gate,
+                           source=source)
+            if record is not None:
+                from .replay import replayed
+
+                replayed(response, record)
+            elif replay is not None:
+                replay.keep(request, response)
             problem = self._keep(response, request, names, plan)
         problem = incomplete_message(response, names) or problem
         if problem:
@@ -185,6 +208,16 @@ class GeminiMagics(Magics, Settings):
 
                 forget_clients()  # its connection was cut mid-read: start clean
             raise AnswerIncomplete(problem)
+
+    def _replay(self, cmd, settings: Settings):
+        """This cell's record file and mode (None: replay is off for it)."""
+        options = cmd.options
+        if options.replay and options.no_replay:
+            raise Mistake("--replay and --no-replay: choose one")
+        from .replay import Replay, cell_mode
+
+        mode = cell_mode(settings.replay, replay=options.replay, no_replay=options.no_replay, refresh=options.refresh)
+        return Replay.for_settings(settings, mode, self.shell.user_ns)
 
     def _plan(self, cmd) -> CellPlan:
         """The output format and this cell's place in the conversation."""
@@ -272,6 +305,9 @@ class GeminiMagics(Magics, Settings):
         client = sys.modules.get("gemini_magic.client")
         if client is not None:
             client.forget_clients()
+        replay = sys.modules.get("gemini_magic.replay")
+        if replay is not None:
+            replay.close_stores()
         many = sys.modules.get("gemini_magic.many")
         if many is not None:
             many.shutdown()

@@ -13,13 +13,15 @@ from .interrupts import InterruptGate
 from .response import GeminiResponse
 
 
-def run(request: Request, view, *, stream: bool = True, gate: Optional[InterruptGate] = None) -> GeminiResponse:
+def run(request: Request, view, *, stream: bool = True, gate: Optional[InterruptGate] = None,
+        source=None) -> GeminiResponse:
     """Stream ``request`` into ``view`` and return the whole answer as a GeminiResponse.
 
     An interrupt or a failure ends the stream early; the text received so far
     is kept and the response says what happened (``.interrupted``, ``.error``).
     Interrupts raise only while the stream is read (``gate``): the view is always
-    finished, even on a second Ctrl-C right after the first.
+    finished, even on a second Ctrl-C right after the first. ``source``: deltas
+    to show instead of asking Gemini (a recorded answer replayed).
     """
     builder = AnswerBuilder(request.model, request.connection.max_answer_chars)
     add = view.add
@@ -28,7 +30,7 @@ def run(request: Request, view, *, stream: bool = True, gate: Optional[Interrupt
     started = time.perf_counter()
     try:
         view.start(request.model)
-        deltas = stream_answer(request, stream=stream, on_retry=view.retrying)
+        deltas = source if source is not None else stream_answer(request, stream=stream, on_retry=view.retrying)
         try:
             with gate.open() if gate is not None else contextlib.nullcontext():
                 for delta in deltas:  # the hot path: keep it to appends

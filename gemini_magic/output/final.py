@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..render import inert_markdown
 from ..response import GeminiResponse
+from .escape import inline_text
 from .sections import sources_markdown, thoughts_markdown
 
 
@@ -21,6 +22,8 @@ def final_bundle(response: GeminiResponse, *, allow_images: bool = False) -> tup
             "elapsed": round(response.elapsed, 3),
             "interrupted": response.interrupted,
             "error": response.error,
+            "cost": response.cost,
+            "replayed_at": response.replayed_at,
         }
     }
     return {"text/markdown": markdown, "text/plain": plain}, metadata
@@ -37,7 +40,7 @@ def final_markdown(safe_markdown: str, response: GeminiResponse) -> str:
         pieces.append(sources)
     if response.error:
         pieces.append(f"> **⚠ {_escape_line(response.error)}**")
-    pieces.append(f"<sub>{_escape_line(response.footer())}</sub>")
+    pieces.append(f"<sub>{inline_text(response.footer())}</sub>")
     return "\n\n".join(pieces) + "\n"
 
 
