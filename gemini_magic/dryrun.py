@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Optional
 
 from . import pricing
-from .errors import GeminiError
+from .errors import GeminiError, MissingKeyError
 from .output.escape import inline_text
 
 SAMPLE = 5  # many prompts: how many are counted
@@ -30,8 +29,8 @@ class DryRun:
     prompt_tokens: int
     answer_tokens: int
     counted_by: str
-    cost: Optional[float]
-    batch_cost: Optional[float]
+    cost: float | None
+    batch_cost: float | None
     request: dict
     parts: list = field(default_factory=list)
     notes: list = field(default_factory=list)
@@ -85,15 +84,17 @@ def _count(requests: list) -> tuple[list, str, list]:
         from .client import count_tokens
 
         return [count_tokens(r) for r in requests], "count_tokens", notes
+    except MissingKeyError:
+        notes.append("no API key, so countTokens was not asked: tokens estimated at about 4 characters a token")
     except GeminiError as error:
-        notes.append(f"countTokens not used ({error}); tokens estimated at 4 characters a token")
+        notes.append(f"countTokens failed ({error}): tokens estimated at about 4 characters a token")
     sizes = [sum(len(p) if isinstance(p, str) else 258 * 4 for p in (r.parts or (r.prompt,)))
              + len(r.system or "") + sum(len(p) for _, ps in r.history for p in ps if isinstance(p, str))
              for r in requests]
     return [max(1, s // 4) for s in sizes], "estimate", notes
 
 
-def dry_run(settings, requests: list, *, total: Optional[int] = None, batch: bool = False) -> DryRun:
+def dry_run(settings, requests: list, *, total: int | None = None, batch: bool = False) -> DryRun:
     """The dry run of ``requests`` (a sample of ``total`` prompts when given)."""
     total = total or len(requests)
     counts, counted_by, notes = _count(requests)

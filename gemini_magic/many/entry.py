@@ -46,7 +46,9 @@ def run_magic(magics, cmd, request_for) -> None:
     # The single-prompt checks (options, settings, model), on a stand-in prompt.
     cell = request_for(command.Command(options, "(each)"))
     settings, base, out = cell.settings, cell.request, cell.out
-    base.connection.check()
+    replay = magics._replay(cmd, settings) if job_name is None else None
+    if not options.dry_run and (replay is None or replay.sends):
+        base.connection.check()
     names = ["_gemini"] + ([out] if out else [])
     previous = user_ns.get(out) if out else None
 
@@ -65,8 +67,14 @@ def run_magic(magics, cmd, request_for) -> None:
                     "max_file_bytes": settings.max_file_bytes},
             prefix=tuple(part for part in base.parts if not isinstance(part, str)),  # --image
             format=cell.plan.format,
+            replay=replay,
         )
         template.check(items)
+        if options.dry_run:
+            from ..dryrun import SAMPLE, dry_run, show
+
+            sample = [template.request(items, i) for i in range(min(SAMPLE, items.n))]
+            return show(magics.shell, dry_run(settings, sample, total=items.n, batch=options.batch))
         results, todo = plan(items, template, previous_results(previous, items))
         if options.batch:
             display = BatchStatus(widget=widget, count=len(todo))
@@ -141,6 +149,7 @@ def map(  # noqa: A001 - gemini_magic.map shadows the builtin on purpose
     progress: bool = True,
     retries: Optional[int] = None,
     timeout: Optional[float] = None,
+    replay: Optional[str] = None,
 ):
     """Ask Gemini ``template`` once per item of ``data``; answers aligned with ``data``.
 
@@ -157,19 +166,26 @@ def map(  # noqa: A001 - gemini_magic.map shadows the builtin on purpose
     (the rest marked interrupted); pass the result back as ``resume=`` to send
     only what is missing, failed or changed. ``batch=True`` uses the Gemini
     Batch API (cheaper, slower; interrupting leaves the job running and
-    ``resume=`` collects it). Other defaults come from ``%config GeminiMagics``.
+    ``resume=`` collects it). ``replay="auto"``/``"only"`` plays recorded
+    items back and records complete ones (``GeminiMagics.replay``). Other
+    defaults come from ``%config GeminiMagics``.
     """
     if not isinstance(template, str) or not template.strip():
         raise ManyError("template: give the prompt as a non-empty string, with {item} or column names in it")
     settings = settings_module.current().derive(
         model=model, system=system, temperature=temperature, max_tokens=max_tokens, concurrency=concurrency,
-        rpm=rpm, tpm=tpm, offline=offline, retries=retries, timeout=timeout,
+        rpm=rpm, tpm=tpm, offline=offline, retries=retries, timeout=timeout, replay=replay,
     )
     items = Items(data)
     base = settings.request(prompt="")
-    base.connection.check()
+    from ..replay import Replay
+
+    replay_run = Replay.for_settings(settings, settings.replay, _namespace())
+    if replay_run is None or replay_run.sends:
+        base.connection.check()
     plan_template = Template(template, base, namespace or {}, limits={
-        "max_chars": settings.max_chars, "max_rows": settings.max_rows, "max_file_bytes": settings.max_file_bytes})
+        "max_chars": settings.max_chars, "max_rows": settings.max_rows, "max_file_bytes": settings.max_file_bytes},
+        replay=replay_run)
     plan_template.check(items)
     results, todo = plan(items, plan_template, previous_results(resume, items))
     widget = _in_kernel()
@@ -191,6 +207,16 @@ def map(  # noqa: A001 - gemini_magic.map shadows the builtin on purpose
     if problem and (outcome.interrupted or outcome.fatal):
         print(problem, file=sys.stderr)
     return items.aligned(outcome.results)
+
+
+def _namespace() -> dict:
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:
+        return {}
+    return shell.user_ns if shell is not None else {}
 
 
 def _in_kernel() -> bool:

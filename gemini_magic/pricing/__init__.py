@@ -33,7 +33,7 @@ def table() -> dict:
     return {**models, **overrides} if overrides else models
 
 
-def price_of(model: str) -> Optional[dict]:
+def price_of(model: str) -> dict | None:
     """The prices for ``model`` (or the longest table name it starts with), else None."""
     name = (model or "").removeprefix("models/")
     models = table()
@@ -47,11 +47,11 @@ def price_of(model: str) -> Optional[dict]:
 class Estimate:
     """A cost in dollars, standard and through the Batch API; None where the model has no price."""
 
-    standard: Optional[float]
-    batch: Optional[float]
+    standard: float | None
+    batch: float | None
 
 
-def cost(model: str, prompt_tokens: int, output_tokens: int, *, batch: bool = False) -> Optional[float]:
+def cost(model: str, prompt_tokens: int, output_tokens: int, *, batch: bool = False) -> float | None:
     """Dollars for ``prompt_tokens`` in and ``output_tokens`` out (thinking included); None: no price."""
     prices = price_of(model)
     if prices is None:
@@ -63,12 +63,12 @@ def cost(model: str, prompt_tokens: int, output_tokens: int, *, batch: bool = Fa
     return dollars * shipped().get("batch_discount", 0.5) if batch else dollars
 
 
-def usage_cost(model: str, usage, *, batch: bool = False) -> Optional[float]:
+def usage_cost(model: str, usage, *, batch: bool = False) -> float | None:
     """The cost of one answer's reported :class:`~gemini_magic.response.Usage`."""
     return cost(model, usage.prompt_tokens, usage.response_tokens + usage.thinking_tokens, batch=batch)
 
 
-def dollars(value: Optional[float]) -> str:
+def dollars(value: float | None) -> str:
     """``$0.0012``: enough digits to see a small cost; "no price" for None."""
     if value is None:
         return "no price"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 from .key import OPTIONS, dumps
 
 
@@ -72,7 +70,7 @@ def _distance(want: dict, have: dict) -> tuple:
     return (len(found), -shared)
 
 
-def nearest_difference(want: dict, recorded: list[dict]) -> Optional[str]:
+def nearest_difference(want: dict, recorded: list[dict]) -> str | None:
     """What separates ``want`` from the nearest of ``recorded``; None if there are none."""
     if not recorded:
         return None

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from types import SimpleNamespace
-from typing import Iterator, Optional
 
 from ..errors import NotRecorded
 from .diff import nearest_difference
@@ -34,7 +34,7 @@ def cell_mode(setting: str, *, replay: bool = False, no_replay: bool = False, re
     return setting
 
 
-def record_path(setting: str, namespace: Optional[dict] = None) -> str:
+def record_path(setting: str, namespace: dict | None = None) -> str:
     """``GeminiMagics.replay_file``, else ``<notebook>.gemini.sqlite`` beside the notebook
     (the kernel's working directory), else ``gemini_replay.sqlite`` there."""
     if setting:
@@ -54,7 +54,7 @@ class Replay:
         self.mode = mode
 
     @classmethod
-    def for_settings(cls, settings, mode: str, namespace: Optional[dict] = None) -> Optional["Replay"]:
+    def for_settings(cls, settings, mode: str, namespace: dict | None = None) -> Replay | None:
         if mode == OFF:
             return None
         return cls(open_store(record_path(settings.replay_file, namespace)), mode)
@@ -64,7 +64,7 @@ class Replay:
         """Whether a request missing from the file may be sent to Gemini."""
         return self.mode != ONLY
 
-    def find(self, request) -> Optional[Record]:
+    def find(self, request) -> Record | None:
         """The recorded answer for ``request`` (None under ``--refresh``, or when missing
         and Gemini may be asked); raises :class:`NotRecorded` in ``only`` mode."""
         if self.mode == REFRESH:

@@ -15,8 +15,8 @@ import os
 import sqlite3
 import threading
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator, Optional
 
 from .key import dumps
 
@@ -84,7 +84,7 @@ class Store:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(SCHEMA)
 
-    def get(self, key: str) -> Optional[Record]:
+    def get(self, key: str) -> Record | None:
         with self._lock:
             row = self._db.execute(
                 "SELECT key, recorded_at, used_at, request, answer FROM answers WHERE key = ?", (key,)
