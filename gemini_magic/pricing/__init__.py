@@ -15,7 +15,6 @@ import functools
 import json
 from dataclasses import dataclass
 from importlib import resources
-from typing import Optional
 
 
 @functools.lru_cache(maxsize=1)
@@ -76,7 +75,9 @@ def dollars(value: float | None) -> str:
         return "$0"
     if value >= 1:
         return f"${value:,.2f}"
-    return f"${value:.2g}" if value < 0.0001 else f"${value:.4f}"
+    if value < 0.0001:
+        return "$" + f"{value:.8f}".rstrip("0")[:10]
+    return f"${value:.4f}"
 
 
 def source_line() -> str:
