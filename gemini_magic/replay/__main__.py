@@ -54,7 +54,7 @@ def _show(store: Store, key: str, out) -> int:
 def _prune(store: Store, days: float, dry_run: bool, out) -> int:
     cutoff = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=days)).strftime(
         "%Y-%m-%dT%H:%M:%SZ")
-    old = [record.key for record in store.records() if record.used_at < cutoff]
+    old = [record.key for record in store.records() if record.used_at <= cutoff]
     if dry_run:
         print(f"would remove {len(old)} of {store.count()} records not used for {days:g} days", file=out)
         return 0
