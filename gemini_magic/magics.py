@@ -193,12 +193,8 @@ class GeminiMagics(Magics, Settings):
             source = deltas(record, settings.replay_pace)
         with guarded() as gate:  # from here on only the stream itself can be interrupted
             response = run(request, view, stream=settings.stream and not cmd.options.no_stream, gate=gate,
-                           source=source)
-            if record is not None:
-                from .replay import replayed
-
-                replayed(response, record)
-            elif replay is not None:
+                           source=source, replayed=record)
+            if record is None and replay is not None:
                 replay.keep(request, response)
             problem = self._keep(response, request, names, plan)
         problem = incomplete_message(response, names) or problem

@@ -60,7 +60,7 @@ def test_a_recorded_answer_replays_at_once_and_sends_nothing(replaying, server):
     assert again == live and again.usage == live.usage and again.finish_reason == "STOP"
     assert again.replayed_at is not None and again.cost == 0.0
     assert "replayed, recorded " in again.footer() and "nothing sent" in again.footer()
-    assert live.text in shown  # through the same view as a live answer
+    assert live.text in shown and "replayed, recorded" in shown  # through the same view as a live answer
 
 
 def test_any_change_to_the_request_asks_gemini_again(replaying, server):
