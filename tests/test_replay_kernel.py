@@ -50,6 +50,7 @@ def test_a_notebook_recorded_at_home_replays_in_class_with_no_key_and_no_request
         footer = runs[0].final_output()["data"]["text/markdown"]
         assert "replayed, recorded " in footer and "nothing sent" in footer
         assert "3 replayed (nothing sent)" in runs[4].final_output()["data"]["text/markdown"]
+        assert classroom.value("'google.genai' in __import__('sys').modules") is False  # never needed
         missing = classroom.execute("%%gemini\nA question nobody recorded.")
         assert missing.status == "error" and 'replay = "only"' in missing.reply["content"]["evalue"]
     assert len(server.requests) == sent  # not one request in class
