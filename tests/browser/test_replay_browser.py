@@ -32,7 +32,7 @@ def test_a_replayed_answer_streams_into_the_live_view_and_says_it_was_replayed(n
     nb.wait_done(3)
     samples = nb.stop_sampler()
     replayed = nb.snapshot(3)["text"]
-    nb.screenshot(3, "replayed-answer")
+    nb.screenshot(3, "replayed-answer.png")
 
     live = [s for s in samples if s["mode"] == "live" and s["len"] > 0]
     assert len({s["len"] for s in live}) >= 3, f"the replay was not streamed: {samples[:5]} ... {samples[-5:]}"
