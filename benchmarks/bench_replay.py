@@ -68,7 +68,7 @@ def notebook(work: Path) -> dict:
     results = {"replay": [], "plain": []}
     for _ in range(3):
         with running_kernel(kernel_env()) as kernel:
-            kernel.execute("\n".join(("%load_ext gemini_magic", config, '%config GeminiMagics.replay = "only"')))
+            kernel.execute(f'%load_ext gemini_magic\n{config}\n%config GeminiMagics.replay = "only"')
             cold, warm = timed(kernel, CELLS), timed(kernel, CELLS)
             genai = kernel.value("'google.genai' in __import__('sys').modules")
             results["replay"].append((cold, warm))

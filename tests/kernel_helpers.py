@@ -92,8 +92,12 @@ class Kernel:
             result.arrivals.append(time.perf_counter())
             if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle" and parent == msg_id:
                 break
-        result.reply = self.client.get_shell_msg(timeout=timeout)
-        return result
+        # The reply to this request: a loaded machine can leave an earlier reply waiting (jupyter_client's
+        # wait_for_ready sends kernel_info again when the first is slow, and both are answered).
+        while True:
+            result.reply = self.client.get_shell_msg(timeout=max(0.1, deadline - time.monotonic()))
+            if result.reply["parent_header"].get("msg_id") == msg_id:
+                return result
 
     def value(self, expression: str):
         """Evaluate ``expression`` in the kernel and return it (via JSON)."""

@@ -11,10 +11,9 @@ import sys
 import time
 
 import pytest
+from conftest import TEST_KEY
 from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
-
-from conftest import TEST_KEY
 
 PROMPT = "Explain what a p-value is, for a first-year student."
 
@@ -141,7 +140,9 @@ def test_the_record_file_holds_neither_the_key_nor_the_endpoint(replaying, serve
     from gemini_magic.replay import close_stores
 
     close_stores()  # everything in the main file
-    raw = b"".join(open(path, "rb").read() for path in (record_file, record_file + "-wal") if os.path.exists(path))
+    from pathlib import Path
+
+    raw = b"".join(Path(p).read_bytes() for p in (record_file, record_file + "-wal") if os.path.exists(p))
     assert TEST_KEY.encode() not in raw
     assert server.url.split("//")[1].encode() not in raw and b"127.0.0.1" not in raw
 
@@ -328,7 +329,8 @@ def test_the_record_file_is_inspected_from_the_command_line(replaying, server, r
     close_stores()
 
     def cli(*args):
-        return subprocess.run([sys.executable, "-m", "gemini_magic.replay", *args], capture_output=True, text=True)
+        return subprocess.run([sys.executable, "-m", "gemini_magic.replay", *args], capture_output=True, text=True,
+                              check=False)
 
     listed = cli("list", record_file)
     assert listed.returncode == 0 and "1 recorded answer in" in listed.stdout and "Explain what a p-value" in listed.stdout

@@ -3,7 +3,6 @@ Gemini server, then the server stopped, the kernel restarted with no key, and th
 run with ``replay = "only"``: the same answers, and not one request."""
 
 import pytest
-
 from conftest import TEST_KEY
 from kernel_helpers import gemini_kernel, kernel_env, running_kernel
 

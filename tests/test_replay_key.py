@@ -102,6 +102,6 @@ def test_the_same_request_gives_the_same_key_in_every_process():
     first, second = keys_in_a_new_process("1"), keys_in_a_new_process("2")
     assert first == second and len(first) == 2 and first[0] != first[1]
     namespace: dict = {}
-    exec(SAMPLE.replace("print(", "keys = ("), namespace)  # and in this one
+    exec(SAMPLE.replace("print(", "keys = ("), namespace)  # noqa: S102 - and in this process
     assert namespace["keys"].split() == first
     assert first == PINNED_KEYS
