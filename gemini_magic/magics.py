@@ -147,6 +147,12 @@ class GeminiMagics(Magics, Settings):
             %%gemini --each reviews --out summaries --rpm 300
             Summarise this {stars}-star review in one line: {text}
 
+        With %config GeminiMagics.replay = "auto" every complete answer is
+        recorded beside the notebook (<notebook>.gemini.sqlite) and replayed when
+        the same request comes again, sending nothing; "only" never calls Gemini
+        (the classroom: no key needed). --refresh asks again; --dry-run shows the
+        request, its tokens and its estimated cost and sends nothing.
+
         Needs GEMINI_API_KEY (or GOOGLE_API_KEY, or Vertex AI settings) in the
         environment, or --offline for the local demo server.
         """

@@ -184,7 +184,8 @@ class Settings(Configurable):
         values = self.values()
         given = {k: v for k, v in {**(options or {}), **overrides}.items() if v is not None}
         derived = Settings()
-        for name, value in {**values, **given}.items():
+        derived._trait_values.update(values)  # checked when they were set: only what is given is checked again
+        for name, value in given.items():
             try:
                 setattr(derived, name, value)
             except TraitError as error:
