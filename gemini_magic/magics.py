@@ -186,7 +186,13 @@ class GeminiMagics(Magics, Settings):
         from .session import incomplete_message, run
         from .views import choose_view
 
-        view = choose_view(self.shell, allow_images=settings.allow_images)
+        in_kernel = getattr(self.shell, "kernel", None) is not None
+        if record is not None and not settings.replay_pace and in_kernel:
+            from .views.instant import InstantView  # a replay at once: no live view to start and stop
+
+            view = InstantView(allow_images=settings.allow_images)
+        else:
+            view = choose_view(self.shell, allow_images=settings.allow_images)
         if plan.format.name in ("text", "json") and getattr(self.shell, "kernel", None) is not None:
             from .output.fenced import FencedView
 
