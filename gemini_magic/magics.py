@@ -206,8 +206,8 @@ class GeminiMagics(Magics, Settings):
         with guarded() as gate:  # from here on only the stream itself can be interrupted
             response = run(request, view, stream=settings.stream and not cmd.options.no_stream, gate=gate,
                            source=source, replayed=record)
-            if record is None and replay is not None:
-                replay.keep(request, response)
+            if record is None and replay is not None and replay.keep(request, response):
+                replay.done()
             problem = self._keep(response, request, names, plan)
         problem = incomplete_message(response, names) or problem
         if problem:

@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from conftest import TEST_KEY
@@ -341,3 +342,36 @@ def test_the_record_file_is_inspected_from_the_command_line(replaying, server, r
     assert "removed 1 records" in cli("prune", record_file, "--unused-days", "0").stdout
     assert "0 recorded answers" in cli("list", record_file).stdout
     assert cli("list", record_file + ".missing").returncode == 1
+
+
+def test_the_file_on_disk_holds_every_record_after_each_cell(replaying, server, record_file, tmp_path):
+    ask(replaying)
+    ask(replaying, "-t 0.4")
+    copy = tmp_path / "committed.gemini.sqlite"
+    copy.write_bytes(Path(record_file).read_bytes())  # the file alone, as git would take it, kernel still running
+    assert sqlite3.connect(copy).execute("SELECT COUNT(*) FROM answers").fetchone() == (2,)
+
+
+def test_a_file_that_is_not_a_record_file_fails_in_one_line(replaying, server, record_file):
+    Path(record_file).write_bytes(b"this is not a database, just some bytes " * 100)
+    with pytest.raises(UsageError, match="not a gemini_magic record file"):
+        ask(replaying)
+    assert generations(server) == []
+
+
+def test_the_command_line_shows_record_text_without_terminal_escapes(tmp_path):
+    from gemini_magic.client import Request
+    from gemini_magic.replay import Store, recording_key, summary
+    from gemini_magic.response import GeminiResponse
+
+    path = str(tmp_path / "escapes.gemini.sqlite")
+    store = Store(path)
+    request = Request(prompt="Hi", model="gemini-2.5-flash", parts=("Hi \x1b]0;owned\x07",))
+    store.put(recording_key(request), summary(request),
+              GeminiResponse("Red \x1b[31mtext\x1b[0m", model="gemini-2.5-flash", finish_reason="STOP"))
+    store.close()
+    for command in (["list", path], ["show", path, recording_key(request)[:8]]):
+        shown = subprocess.run([sys.executable, "-m", "gemini_magic.replay", *command], capture_output=True,
+                               text=True, check=True).stdout
+        assert "\x1b" not in shown and "\x07" not in shown
+    assert "Red �[31mtext" in shown

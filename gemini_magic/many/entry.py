@@ -90,6 +90,8 @@ def run_magic(magics, cmd, request_for) -> None:
             )
     if outcome.results is not None:
         store(outcome.results)
+    if replay is not None:
+        replay.done()
     display.finish(outcome.counts, summary(outcome, names, label=items.label if items is not None else int))
     problem = problem_message(outcome, names)
     if problem:
@@ -201,6 +203,8 @@ def map(  # noqa: A001 - gemini_magic.map shadows the builtin on purpose
                                  rpm=settings.rpm, tpm=settings.tpm, progress=bar)
         if bar is not None:
             bar.finish(outcome.counts, summary(outcome, [], label=items.label) if widget else None)
+    if replay_run is not None:
+        replay_run.done()
     if outcome.fatal and not outcome.counts.done:
         raise GeminiError(outcome.fatal)
     problem = problem_message(outcome, [], again="Call map again with resume=<this result>")

@@ -10,9 +10,18 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
+import re
 import sys
 
+from ..errors import RecordFileError
 from .store import Record, Store
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _safe(text) -> str:
+    """Record text for a terminal: no escape sequences or other control characters."""
+    return _CONTROL.sub("\N{REPLACEMENT CHARACTER}", str(text))
 
 
 def _prompt(record: Record, limit: int = 60) -> str:
@@ -25,8 +34,8 @@ def _list(store: Store, out) -> int:
     print(f"{len(records)} recorded answer{'s' if len(records) != 1 else ''} in {store.path}", file=out)
     for record in records:
         answer = record.answer
-        print(f"{record.key[:12]}  {record.recorded_at}  {answer['model']:<28}  {len(answer['text']):>7,} chars  "
-              f"{_prompt(record)}", file=out)
+        print(_safe(f"{record.key[:12]}  {record.recorded_at}  {answer['model']:<28}  {len(answer['text']):>7,} chars  "
+                    f"{_prompt(record)}"), file=out)
     return 0
 
 
@@ -37,17 +46,17 @@ def _show(store: Store, key: str, out) -> int:
         return 1
     record = found[0]
     request, answer = record.request, record.answer
-    print(f"key          {record.key}\nrecorded     {record.recorded_at}\nlast used    {record.used_at}", file=out)
-    print(f"model        {request['model']} (answered by {answer['model']})", file=out)
     options = {k: v for k, v in request["options"].items() if v not in (None, False)}
-    print(f"options      {options or 'none'}\nsystem       {request['system'] or 'none'}", file=out)
-    print(f"history      {len(request['history'])} earlier turns\nusage        {answer['usage']}", file=out)
-    print("\n--- prompt ---", file=out)
-    for part in request["parts"]:
-        print(part["text"] if "text" in part else f"[{part['inline']['mime_type']}, {part['inline']['bytes']:,} bytes]",
-              file=out)
-    print("\n--- answer ---", file=out)
-    print(answer["text"], file=out)
+    lines = [
+        f"key          {record.key}", f"recorded     {record.recorded_at}", f"last used    {record.used_at}",
+        f"model        {request['model']} (answered by {answer['model']})", f"options      {options or 'none'}",
+        f"system       {request['system'] or 'none'}", f"history      {len(request['history'])} earlier turns",
+        f"usage        {answer['usage']}", "", "--- prompt ---",
+    ]
+    lines += [part["text"] if "text" in part else f"[{part['inline']['mime_type']}, {part['inline']['bytes']:,} bytes]"
+              for part in request["parts"]]
+    lines += ["", "--- answer ---", answer["text"]]
+    print(_safe("\n".join(lines)), file=out)
     return 0
 
 
@@ -79,7 +88,11 @@ def main(argv=None, out=sys.stdout) -> int:
     if not os.path.exists(args.file):
         print(f"no record file at {args.file}", file=sys.stderr)
         return 1
-    store = Store(args.file)
+    try:
+        store = Store(args.file)
+    except RecordFileError as error:
+        print(error, file=sys.stderr)
+        return 1
     try:
         if args.command == "list":
             return _list(store, out)

@@ -8,6 +8,8 @@ as deltas (at ``GeminiMagics.replay_pace`` characters a second, or at once).
 from __future__ import annotations
 
 import os
+import sqlite3
+import sys
 import time
 from collections.abc import Iterator
 from types import SimpleNamespace
@@ -52,6 +54,7 @@ class Replay:
     def __init__(self, store: Store, mode: str):
         self.store = store
         self.mode = mode
+        self.warned = False
 
     @classmethod
     def for_settings(cls, settings, mode: str, namespace: dict | None = None) -> Replay | None:
@@ -83,11 +86,22 @@ class Replay:
                 "Nothing was sent (--refresh, with a key, records it)")
 
     def keep(self, request, response) -> bool:
-        """Record ``response`` if it is complete; whether it was."""
+        """Record ``response`` if it is complete; whether it was. A file that cannot be written
+        says so on stderr, once a run; the answer itself is kept as usual."""
         if not response.complete or getattr(response, "replayed_at", None):
             return False
-        self.store.put(recording_key(request), summary(request), response)
+        try:
+            self.store.put(recording_key(request), summary(request), response)
+        except sqlite3.Error as error:
+            if not self.warned:
+                self.warned = True
+                print(f"gemini_magic: could not record the answer in {self.store.path}: {error}", file=sys.stderr)
+            return False
         return True
+
+    def done(self) -> None:
+        """The run is over: the file on disk holds every record (ready to commit)."""
+        self.store.checkpoint()
 
     def item(self, request):
         """For many prompts: the replayed GeminiResponse, a failed one (``only`` and missing), or None."""

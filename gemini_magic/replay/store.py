@@ -18,6 +18,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from ..errors import RecordFileError
 from .key import dumps
 
 SCHEMA = """
@@ -77,12 +78,15 @@ class Store:
         self.path = path
         directory = os.path.dirname(os.path.abspath(path))
         os.makedirs(directory, exist_ok=True)
-        self._db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
         self._lock = threading.Lock()
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
+        try:
+            self._db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")  # writers never wait for readers; no fsync a record
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(SCHEMA)
+            self._db.execute("SELECT key, recorded_at, used_at, model, chars, request, answer FROM answers LIMIT 0")
+        except sqlite3.DatabaseError as error:
+            raise RecordFileError(f"{path}: not a gemini_magic record file ({error})") from None
 
     def get(self, key: str) -> Record | None:
         with self._lock:
@@ -90,7 +94,10 @@ class Store:
                 "SELECT key, recorded_at, used_at, request, answer FROM answers WHERE key = ?", (key,)
             ).fetchone()
             if row is not None:
-                self._db.execute("UPDATE answers SET used_at = ? WHERE key = ?", (now(), key))
+                try:
+                    self._db.execute("UPDATE answers SET used_at = ? WHERE key = ?", (now(), key))
+                except sqlite3.OperationalError:  # a read-only file replays all the same
+                    pass
         return _record(row) if row is not None else None
 
     def put(self, key: str, request_summary: dict, response) -> None:
@@ -137,6 +144,14 @@ class Store:
     def count(self) -> int:
         with self._lock:
             return self._db.execute("SELECT COUNT(*) FROM answers").fetchone()[0]
+
+    def checkpoint(self) -> None:
+        """Move what was written into the file itself, so it can be copied or committed as it is."""
+        with self._lock:
+            try:
+                self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.OperationalError:
+                pass
 
     def compact(self) -> None:
         with self._lock:
