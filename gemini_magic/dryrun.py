@@ -34,6 +34,7 @@ class DryRun:
     request: dict
     parts: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+    recorded: int = 0  # prompts the record file already holds (replay on)
     markdown: str = ""
 
     def _repr_markdown_(self) -> str:
@@ -94,8 +95,10 @@ def _count(requests: list) -> tuple[list, str, list]:
     return [max(1, s // 4) for s in sizes], "estimate", notes
 
 
-def dry_run(settings, requests: list, *, total: int | None = None, batch: bool = False) -> DryRun:
-    """The dry run of ``requests`` (a sample of ``total`` prompts when given)."""
+def dry_run(settings, requests: list, *, total: int | None = None, batch: bool = False,
+            recorded: int | None = None) -> DryRun:
+    """The dry run of ``requests`` (a sample of ``total`` prompts when given); ``recorded``:
+    how many of them the record file already holds (replay on), which would be replayed for free."""
     total = total or len(requests)
     counts, counted_by, notes = _count(requests)
     per_prompt = sum(counts) / len(counts)
@@ -107,11 +110,14 @@ def dry_run(settings, requests: list, *, total: int | None = None, batch: bool =
         notes.append(f"counted on {len(requests)} of {total:,} prompts and extrapolated")
     standard = pricing.cost(first.model, prompt_tokens, answer_tokens)
     cheap = pricing.cost(first.model, prompt_tokens, answer_tokens, batch=True)
+    if recorded:
+        notes.append(f"{recorded:,} of {total:,} already recorded (GeminiMagics.replay): they would be replayed "
+                     "and cost nothing; the estimate is for all of them")
     if standard is None:
         notes.append(f"{first.model} is not in the price table ({pricing.source_line()}); "
                      "set %config GeminiMagics.prices to estimate it")
     dry = DryRun(first.model, total, len(requests), prompt_tokens, answer_tokens, counted_by, standard, cheap,
-                 request_json(first), parts_by_kind(first), notes)
+                 request_json(first), parts_by_kind(first), notes, recorded=recorded or 0)
     dry.markdown = render(dry, first, answer_each, settings, batch)
     return dry
 

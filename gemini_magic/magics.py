@@ -172,11 +172,12 @@ class GeminiMagics(Magics, Settings):
                 return
         cell = self.request_for(cmd)
         settings, request, out, plan = cell.settings, cell.request, cell.out, cell.plan
+        replay = self._replay(cmd, settings)
         if cmd.options.dry_run:
             from .dryrun import dry_run, show
 
-            return show(self.shell, dry_run(settings, [request]))
-        replay = self._replay(cmd, settings)
+            recorded = replay is not None and replay.has(request)
+            return show(self.shell, dry_run(settings, [request], recorded=int(recorded)))
         record = replay.find(request) if replay is not None else None
         if record is None:
             request.connection.check()  # no key: say what to set, before showing anything

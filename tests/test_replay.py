@@ -375,3 +375,18 @@ def test_the_command_line_shows_record_text_without_terminal_escapes(tmp_path):
                                text=True, check=True).stdout
         assert "\x1b" not in shown and "\x07" not in shown
     assert "Red �[31mtext" in shown
+
+
+def test_a_dry_run_with_replay_on_says_what_is_already_recorded(replaying, server):
+    replaying.user_ns["topics"] = ["mean", "mode"]
+    with capture_output():
+        replaying.run_cell_magic("gemini", "--each topics --out first", "Define {item}.")
+    replaying.user_ns["topics"] = ["mean", "mode", "range"]
+    with capture_output():
+        replaying.run_cell_magic("gemini", "--each topics --dry-run", "Define {item}.")
+    dry = replaying.user_ns["_gemini_dry_run"]
+    assert dry.recorded == 2 and any("2 of 3 already recorded" in note for note in dry.notes)
+    with capture_output():
+        replaying.run_cell_magic("gemini", "--dry-run", "Define mean.")
+    assert replaying.user_ns["_gemini_dry_run"].recorded == 1
+    assert len(generations(server)) == 2

@@ -74,7 +74,9 @@ def run_magic(magics, cmd, request_for) -> None:
             from ..dryrun import SAMPLE, dry_run, show
 
             sample = [template.request(items, i) for i in range(min(SAMPLE, items.n))]
-            return show(magics.shell, dry_run(settings, sample, total=items.n, batch=options.batch))
+            recorded = sum(replay.has(template.request(items, i)) for i in range(items.n)) if replay else None
+            return show(magics.shell, dry_run(settings, sample, total=items.n, batch=options.batch,
+                                              recorded=recorded))
         results, todo = plan(items, template, previous_results(previous, items))
         if options.batch:
             display = BatchStatus(widget=widget, count=len(todo))

@@ -77,6 +77,10 @@ class Replay:
             raise NotRecorded(self.miss_message(request))
         return record
 
+    def has(self, request) -> bool:
+        """Whether ``request`` would be replayed (``--dry-run`` says so)."""
+        return self.mode != REFRESH and self.store.contains(recording_key(request))
+
     def miss_message(self, request) -> str:
         where = os.path.basename(self.store.path)
         nearest = nearest_difference(summary(request), self.store.requests())

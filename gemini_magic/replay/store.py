@@ -100,6 +100,10 @@ class Store:
                     pass
         return _record(row) if row is not None else None
 
+    def contains(self, key: str) -> bool:
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM answers WHERE key = ?", (key,)).fetchone() is not None
+
     def put(self, key: str, request_summary: dict, response) -> None:
         """Keep a complete answer (replacing any earlier one for the same request)."""
         if not response.complete:
