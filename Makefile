@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: demo test test-fast test-browser test-versions lint bench bench-many browser-deps clean
+.PHONY: demo test test-fast test-browser test-versions lint bench bench-many bench-replay browser-deps clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,10 @@ bench: $(VENV)/.installed
 ## Many prompts at once (--each / gemini_magic.map): rate against the ideal, memory with 10,000 items.
 bench-many: $(VENV)/.installed
 	$(PY) -m benchmarks.bench_many
+
+## Replay: a 20-cell notebook replayed vs display(Markdown(...)) in real kernels; record file size for 1,000 answers.
+bench-replay: $(VENV)/.installed
+	$(PY) -m benchmarks.bench_replay
 
 ## Debian's Chromium for the browser tier (never Playwright's own download).
 browser-deps:

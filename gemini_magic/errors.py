@@ -126,3 +126,11 @@ class BatchJobError(GeminiError):
 
 class AnswerIncomplete(GeminiMagicError):
     """The answer did not complete; the message says what was kept, and where."""
+
+
+class RecordFileError(Mistake):
+    """The record file (``GeminiMagics.replay_file``) cannot be read or written."""
+
+
+class NotRecorded(Mistake):
+    """``replay = "only"``: the request is not in the record file, and nothing may be sent."""

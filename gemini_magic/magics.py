@@ -111,6 +111,10 @@ class GeminiMagics(Magics, Settings):
     @argument("--tpm", type=int, metavar="N", help="--each: at most about N tokens a minute.")
     @argument("--batch", action="store_true", help="--each through the Gemini Batch API: cheaper, runs at Google, may take hours.")
     @argument("--batch-job", metavar="JOB", help="Collect the answers of batch job JOB (batches/...) into --out.")
+    @argument("--replay", action="store_true", help="Replay this cell's recorded answer, or record it (GeminiMagics.replay).")
+    @argument("--no-replay", action="store_true", help="Ask Gemini and record nothing, whatever GeminiMagics.replay says.")
+    @argument("--refresh", action="store_true", help="Ask Gemini again and replace the recorded answer.")
+    @argument("--dry-run", action="store_true", help="Send nothing: show the request, its tokens and its estimated cost.")
     @no_var_expand  # {name} is filled by gemini_magic.prompt, the same way in a line and in a cell
     @line_cell_magic
     def gemini(self, line, cell=None):
@@ -147,6 +151,12 @@ class GeminiMagics(Magics, Settings):
             %%gemini --each reviews --out summaries --rpm 300
             Summarise this {stars}-star review in one line: {text}
 
+        With %config GeminiMagics.replay = "auto" every complete answer is
+        recorded beside the notebook (<notebook>.gemini.sqlite) and replayed when
+        the same request comes again, sending nothing; "only" never calls Gemini
+        (the classroom: no key needed). --refresh asks again; --dry-run shows the
+        request, its tokens and its estimated cost and sends nothing.
+
         Needs GEMINI_API_KEY (or GOOGLE_API_KEY, or Vertex AI settings) in the
         environment, or --offline for the local demo server.
         """
@@ -172,22 +182,43 @@ class GeminiMagics(Magics, Settings):
                 return
         ready = self.request_for(cmd)
         settings, request, out, plan = ready.settings, ready.request, ready.out, ready.plan
-        request.connection.check()  # no key: say what to set, before showing anything
+        replay = self._replay(cmd, settings)
+        if cmd.options.dry_run:
+            from .dryrun import dry_run, show
+
+            recorded = replay is not None and replay.has(request)
+            return show(self.ipython, dry_run(settings, [request], recorded=int(recorded)))
+        record = replay.find(request) if replay is not None else None
+        if record is None:
+            request.connection.check()  # no key: say what to set, before showing anything
 
         from .errors import AnswerIncomplete
         from .interrupts import guarded
         from .session import incomplete_message, run
         from .views import choose_view
 
-        view = choose_view(self.shell, allow_images=settings.allow_images)
+        in_kernel = getattr(self.ipython, "kernel", None) is not None
+        if record is not None and not settings.replay_pace and in_kernel:
+            from .views.instant import InstantView  # a replay at once: no live view to start and stop
+
+            view = InstantView(allow_images=settings.allow_images)
+        else:
+            view = choose_view(self.ipython, allow_images=settings.allow_images)
         if plan.format.name in ("text", "json") and getattr(self.ipython, "kernel", None) is not None:
             from .output.fenced import FencedView
 
             view = FencedView(view, plan.format.name)
         names = ["_gemini"] + ([out] if out else [])
-        in_kernel = getattr(self.ipython, "kernel", None) is not None
+        source = None
+        if record is not None:
+            from .replay import deltas
+
+            source = deltas(record, settings.replay_pace)
         with guarded(until_reply=in_kernel) as gate:  # from here on only the stream itself can be interrupted
-            response = run(request, view, stream=settings.stream and not cmd.options.no_stream, gate=gate)
+            response = run(request, view, stream=settings.stream and not cmd.options.no_stream, gate=gate,
+                           source=source, replayed=record)
+            if record is None and replay is not None and replay.keep(request, response):
+                replay.done()
             problem = self._keep(response, request, names, plan)
         problem = incomplete_message(response, names) or problem
         if problem:
@@ -196,6 +227,16 @@ class GeminiMagics(Magics, Settings):
 
                 forget_clients()  # its connection was cut mid-read: start clean
             raise AnswerIncomplete(problem)
+
+    def _replay(self, cmd, settings: Settings):
+        """This cell's record file and mode (None: replay is off for it)."""
+        options = cmd.options
+        if options.replay and options.no_replay:
+            raise Mistake("--replay and --no-replay: choose one")
+        from .replay import Replay, cell_mode
+
+        mode = cell_mode(settings.replay, replay=options.replay, no_replay=options.no_replay, refresh=options.refresh)
+        return Replay.for_settings(settings, mode, self.ipython.user_ns)
 
     def _plan(self, cmd) -> CellPlan:
         """The output format and this cell's place in the conversation."""
@@ -283,6 +324,9 @@ class GeminiMagics(Magics, Settings):
         client = sys.modules.get("gemini_magic.client")
         if client is not None:
             client.forget_clients()
+        replay = sys.modules.get("gemini_magic.replay")
+        if replay is not None:
+            replay.close_stores()
         many = sys.modules.get("gemini_magic.many")
         if many is not None:
             many.shutdown()

@@ -59,6 +59,9 @@ class GeminiResponse(str):
     - ``search_queries``: the Google Search queries behind a ``--search`` answer
     - ``parsed``: for ``-f json``, the parsed value (a pydantic model with ``--schema``)
     - ``code``: the first fenced code block of the answer, or None
+    - ``cost``: dollars the reported usage cost (the package's price table), None
+      when the model has no price; 0.0 for an answer replayed from a record file
+    - ``replayed_at``: when a replayed answer was recorded (UTC, ISO 8601), else None
     """
 
     model: str
@@ -112,6 +115,27 @@ class GeminiResponse(str):
         return code if code.strip() else None
 
     @property
+    def cost(self) -> Optional[float]:
+        known = self.__dict__.get("_cost", _UNPRICED)
+        if known is not _UNPRICED:
+            return known
+        from .pricing import usage_cost
+
+        return usage_cost(self.model, self.usage)
+
+    @cost.setter
+    def cost(self, value: Optional[float]) -> None:
+        self._cost = value
+
+    @property
+    def replayed_at(self) -> Optional[str]:
+        return self.__dict__.get("_replayed_at")
+
+    @replayed_at.setter
+    def replayed_at(self, value: Optional[str]) -> None:
+        self._replayed_at = value
+
+    @property
     def complete(self) -> bool:
         """True when Gemini finished the answer normally."""
         return self.error is None and not self.interrupted and self.finish_reason in (None, "STOP")
@@ -124,7 +148,13 @@ class GeminiResponse(str):
             if self.usage.thinking_tokens:
                 tokens += f" (+{self.usage.thinking_tokens} thinking)"
             parts.append(tokens)
+            if self.replayed_at is None:
+                from .pricing import dollars
+
+                parts.append(dollars(self.cost))
         parts.append(f"{self.elapsed:.1f} s")
+        if self.replayed_at is not None:
+            parts.append(f"replayed, recorded {self.replayed_at.replace('T', ' ').replace('Z', ' UTC')}; nothing sent")
         if self.interrupted:
             parts.append("interrupted")
         elif self.finish_reason not in (None, "STOP"):
@@ -144,6 +174,9 @@ class GeminiResponse(str):
     # A str subclass pickles as a plain str unless told otherwise; keep the fields.
     def __reduce__(self):
         return (_rebuild, (self.text, self.__dict__.copy()))
+
+
+_UNPRICED = object()
 
 
 def _rebuild(text, fields):

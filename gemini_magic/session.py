@@ -13,13 +13,16 @@ from .interrupts import InterruptGate
 from .response import GeminiResponse
 
 
-def run(request: Request, view, *, stream: bool = True, gate: Optional[InterruptGate] = None) -> GeminiResponse:
+def run(request: Request, view, *, stream: bool = True, gate: Optional[InterruptGate] = None,
+        source=None, replayed=None) -> GeminiResponse:
     """Stream ``request`` into ``view`` and return the whole answer as a GeminiResponse.
 
     An interrupt or a failure ends the stream early; the text received so far
     is kept and the response says what happened (``.interrupted``, ``.error``).
     Interrupts raise only while the stream is read (``gate``): the view is always
-    finished, even on a second Ctrl-C right after the first.
+    finished, even on a second Ctrl-C right after the first. ``source``: deltas
+    to show instead of asking Gemini: a recorded answer, ``replayed`` its record
+    (the response says so before it is shown).
     """
     builder = AnswerBuilder(request.model, request.connection.max_answer_chars)
     add = view.add
@@ -28,7 +31,7 @@ def run(request: Request, view, *, stream: bool = True, gate: Optional[Interrupt
     started = time.perf_counter()
     try:
         view.start(request.model)
-        deltas = stream_answer(request, stream=stream, on_retry=view.retrying)
+        deltas = source if source is not None else stream_answer(request, stream=stream, on_retry=view.retrying)
         try:
             with gate.open() if gate is not None else contextlib.nullcontext():
                 for delta in deltas:  # the hot path: keep it to appends
@@ -48,6 +51,10 @@ def run(request: Request, view, *, stream: bool = True, gate: Optional[Interrupt
         if response is None:  # a bug above: still show and keep what arrived
             builder.fail("gemini_magic stopped on an internal error; the text so far is kept.")
             response = builder.response(time.perf_counter() - started)
+        if replayed is not None:
+            from .replay import replayed as mark_replayed
+
+            mark_replayed(response, replayed)
         view.finish(response)
     return response
 

@@ -13,7 +13,7 @@ import os
 import re
 from typing import Any, Optional
 
-from traitlets import Bool, CaselessStrEnum, Float, Int, TraitError, Unicode, default, validate
+from traitlets import Bool, CaselessStrEnum, Dict, Float, Int, TraitError, Unicode, default, validate
 from traitlets.config import Configurable
 
 from .errors import SettingError
@@ -89,6 +89,22 @@ class Settings(Configurable):
     rpm = Int(None, allow_none=True, help="--each: at most this many requests a minute; None: no limit.").tag(config=True)
     tpm = Int(None, allow_none=True, help="--each: at most about this many tokens a minute; None: no limit.").tag(config=True)
     batch_poll = Float(30.0, help="--batch: longest wait in seconds between two looks at the job's state.").tag(config=True)
+    replay = CaselessStrEnum(
+        ("off", "auto", "only"), default_value="off",
+        help="auto: record complete answers and replay recorded ones; only: never call Gemini (no key needed).",
+    ).tag(config=True)
+    replay_file = Unicode("", help="The record file; empty: <notebook>.gemini.sqlite beside the notebook.").tag(
+        config=True
+    )
+    replay_pace = Float(0.0, help="Characters a second a replayed answer streams at; 0: shown at once.").tag(
+        config=True
+    )
+    prices = Dict(help='Prices over the shipped table: {"model": {"input": $, "output": $}} per million tokens.').tag(
+        config=True
+    )
+    dry_run_answer_tokens = Int(
+        None, allow_none=True, help="--dry-run: answer tokens to assume; None: --max-tokens if set, else 1,000."
+    ).tag(config=True)
 
     @default("model")
     def _default_model(self):
@@ -122,6 +138,23 @@ class Settings(Configurable):
             raise _Refused(proposal, "must be a positive number of seconds")
         return value
 
+    @validate("replay_pace")
+    def _check_pace(self, proposal):
+        return _in_range(proposal, 0, None, "must be 0 (at once) or characters a second")
+
+    @validate("dry_run_answer_tokens")
+    def _check_answer_tokens(self, proposal):
+        return _in_range(proposal, 1, None, "must be a positive whole number")
+
+    @validate("prices")
+    def _check_prices(self, proposal):
+        for model, prices in proposal["value"].items():
+            if not isinstance(prices, dict) or not all(
+                isinstance(prices.get(k), (int, float)) and prices[k] >= 0 for k in ("input", "output")
+            ):
+                raise _Refused(proposal, f'{model!r}: give {{"input": dollars, "output": dollars}} per million tokens')
+        return proposal["value"]
+
     @validate("retries")
     def _check_retries(self, proposal):
         return _in_range(proposal, 0, 20, "must be between 0 and 20")
@@ -151,7 +184,8 @@ class Settings(Configurable):
         values = self.values()
         given = {k: v for k, v in {**(options or {}), **overrides}.items() if v is not None}
         derived = Settings()
-        for name, value in {**values, **given}.items():
+        derived._trait_values.update(values)  # checked when they were set: only what is given is checked again
+        for name, value in given.items():
             try:
                 setattr(derived, name, value)
             except TraitError as error:

@@ -39,8 +39,10 @@ def test_an_interrupted_or_failed_answer_is_not_complete():
 
 
 def test_footer_is_one_compact_line():
-    assert make().footer() == "gemini-x · 3 → 12 tokens · 1.2 s"
-    assert make(usage=Usage(3, 12, 40, 55)).footer() == "gemini-x · 3 → 12 tokens (+40 thinking) · 1.2 s"
+    assert make().footer() == "gemini-x · 3 → 12 tokens · no price · 1.2 s"  # gemini-x is in no price table
+    assert make(usage=Usage(3, 12, 40, 55)).footer() == "gemini-x · 3 → 12 tokens (+40 thinking) · no price · 1.2 s"
+    # 3 tokens in at $0.30 and 12 out at $2.50 a million
+    assert make(model="gemini-2.5-flash").footer() == "gemini-2.5-flash · 3 → 12 tokens · $0.0000309 · 1.2 s"
     assert make(interrupted=True).footer().endswith("interrupted")
     assert make(finish_reason="MAX_TOKENS").footer().endswith("stopped: MAX_TOKENS")
 

@@ -13,17 +13,19 @@ message a user can act on.
 - ``retry``: what is retried, and how long to wait;
 - ``errors``: SDK and transport exceptions into one sentence;
 - ``aio``: one whole answer through the async client (many prompts);
-- ``batch``: the Batch API.
+- ``batch``: the Batch API;
+- ``count``: countTokens (``--dry-run``).
 """
 
 from .aio import answer_async
 from .batch import BatchJob, get_batch, submit_batch
 from .chunks import Delta
+from .count import count_tokens
 from .connection import Connection, forget_clients, get_client
 from .request import Request
 from .stream import stream_answer
 
 __all__ = [
-    "BatchJob", "Connection", "Delta", "Request", "answer_async", "forget_clients", "get_batch", "get_client",
+    "BatchJob", "Connection", "Delta", "Request", "answer_async", "count_tokens", "forget_clients", "get_batch", "get_client",
     "stream_answer", "submit_batch",
 ]

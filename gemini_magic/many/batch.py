@@ -9,6 +9,7 @@ from ..answer import build_response
 from ..errors import GeminiError
 from ..response import GeminiResponse
 from ..errors import ManyError
+from ..pricing import usage_cost
 from .items import Items, Template, fingerprint
 from .results import (
     JOB_ATTRIBUTE,
@@ -50,8 +51,14 @@ def run_batch(items: Items, template: Template, results: list, todo, *, display_
                 results[i] = failed_response(model, f"The prompt could not be built: {error}")
                 counts.add(results[i])
                 continue
-            requests.append((i, request))
             keys[i] = fingerprint(request)
+            kept = template.replay.item(request) if template.replay is not None else None
+            if kept is not None:
+                results[i] = with_key(template.finish(kept), keys[i])
+                counts.replayed += kept.replayed_at is not None
+                counts.add(results[i])
+                continue
+            requests.append((i, request))
             size += sum(len(p) if isinstance(p, str) else len(p.data) * 4 // 3 for p in request.parts) + 200
         if size > BATCH_INLINE_LIMIT:
             raise ManyError(
@@ -75,6 +82,11 @@ def run_batch(items: Items, template: Template, results: list, todo, *, display_
         collect(done, items, results, indices, model, finish=template.finish)
         for i in indices:
             counts.add(results[i])
+            if template.replay is not None and results[i].complete:
+                try:
+                    template.replay.keep(template.request(items, i), results[i])
+                except ValueError:  # the prompt cannot be built any more: nothing to key it by
+                    pass
     outcome.elapsed = time.perf_counter() - counts.started
     return outcome
 
@@ -114,6 +126,7 @@ def collect(job, items: Optional[Items], results: list, indices: list, model: st
             response = failed_response(job.model or model, str(answer))
         else:
             response = finish(build_response([answer], model=job.model or model))
+            response.cost = usage_cost(response.model, response.usage, batch=True)
         results[i] = with_key(response, getattr(earlier, KEY_ATTRIBUTE, None))
         got.add(i)
     for i in wanted - got:

@@ -92,6 +92,13 @@ class Engine:
             except Exception as error:  # e.g. PromptError: this item's prompt cannot be built
                 self._store(i, failed_response(self.template.base.model, f"The prompt could not be built: {error}"))
                 continue
+            replay = self.template.replay
+            if replay is not None:
+                kept = replay.item(request)
+                if kept is not None:
+                    counts.replayed += kept.replayed_at is not None
+                    self._store(i, with_key(self.template.finish(kept), fingerprint(request)))
+                    continue
             estimate = estimate_tokens(request, counts)
             counts.in_flight += 1
             try:
@@ -112,6 +119,8 @@ class Engine:
                 counts.in_flight -= 1
             if self.limiter:
                 self.limiter.settle(estimate, response.usage.total_tokens)
+            if replay is not None:
+                replay.keep(request, response)
             self._store(i, with_key(response, fingerprint(request)))
 
     def _store(self, i: int, response: GeminiResponse) -> None:

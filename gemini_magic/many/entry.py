@@ -46,7 +46,9 @@ def run_magic(magics, cmd, request_for) -> None:
     # The single-prompt checks (options, settings, model), on a stand-in prompt.
     cell = request_for(command.Command(options, "(each)"))
     settings, base, out = cell.settings, cell.request, cell.out
-    base.connection.check()
+    replay = magics._replay(cmd, settings) if job_name is None else None
+    if not options.dry_run and (replay is None or replay.sends):
+        base.connection.check()
     names = ["_gemini"] + ([out] if out else [])
     previous = user_ns.get(out) if out else None
 
@@ -65,9 +67,17 @@ def run_magic(magics, cmd, request_for) -> None:
                     "max_file_bytes": settings.max_file_bytes},
             prefix=tuple(part for part in base.parts if not isinstance(part, str)),  # --image
             format=cell.plan.format,
+            replay=replay,
         )
         assert items is not None  # --each is given (checked above) unless --batch-job is
         template.check(items)
+        if options.dry_run:
+            from ..dryrun import SAMPLE, dry_run, show
+
+            sample = [template.request(items, i) for i in range(min(SAMPLE, items.n))]
+            recorded = sum(replay.has(template.request(items, i)) for i in range(items.n)) if replay else None
+            return show(magics.shell, dry_run(settings, sample, total=items.n, batch=options.batch,
+                                              recorded=recorded))
         results, todo = plan(items, template, previous_results(previous, items))
         if options.batch:
             display = BatchStatus(widget=widget, count=len(todo))
@@ -83,6 +93,8 @@ def run_magic(magics, cmd, request_for) -> None:
             )
     if outcome.results is not None:
         store(outcome.results)
+    if replay is not None:
+        replay.done()
     display.finish(outcome.counts, summary(outcome, names, label=items.label if items is not None else int))
     problem = problem_message(outcome, names)
     if problem:
@@ -142,6 +154,7 @@ def map(  # noqa: A001 - gemini_magic.map shadows the builtin on purpose
     progress: bool = True,
     retries: Optional[int] = None,
     timeout: Optional[float] = None,
+    replay: Optional[str] = None,
 ):
     """Ask Gemini ``template`` once per item of ``data``; answers aligned with ``data``.
 
@@ -158,19 +171,26 @@ def map(  # noqa: A001 - gemini_magic.map shadows the builtin on purpose
     (the rest marked interrupted); pass the result back as ``resume=`` to send
     only what is missing, failed or changed. ``batch=True`` uses the Gemini
     Batch API (cheaper, slower; interrupting leaves the job running and
-    ``resume=`` collects it). Other defaults come from ``%config GeminiMagics``.
+    ``resume=`` collects it). ``replay="auto"``/``"only"`` plays recorded
+    items back and records complete ones (``GeminiMagics.replay``). Other
+    defaults come from ``%config GeminiMagics``.
     """
     if not isinstance(template, str) or not template.strip():
         raise ManyError("template: give the prompt as a non-empty string, with {item} or column names in it")
     settings = settings_module.current().derive(
         model=model, system=system, temperature=temperature, max_tokens=max_tokens, concurrency=concurrency,
-        rpm=rpm, tpm=tpm, offline=offline, retries=retries, timeout=timeout,
+        rpm=rpm, tpm=tpm, offline=offline, retries=retries, timeout=timeout, replay=replay,
     )
     items = Items(data)
     base = settings.request(prompt="")
-    base.connection.check()
+    from ..replay import Replay
+
+    replay_run = Replay.for_settings(settings, settings.replay, _namespace())
+    if replay_run is None or replay_run.sends:
+        base.connection.check()
     plan_template = Template(template, base, namespace or {}, limits={
-        "max_chars": settings.max_chars, "max_rows": settings.max_rows, "max_file_bytes": settings.max_file_bytes})
+        "max_chars": settings.max_chars, "max_rows": settings.max_rows, "max_file_bytes": settings.max_file_bytes},
+        replay=replay_run)
     plan_template.check(items)
     results, todo = plan(items, plan_template, previous_results(resume, items))
     widget = _in_kernel()
@@ -186,12 +206,24 @@ def map(  # noqa: A001 - gemini_magic.map shadows the builtin on purpose
                                  rpm=settings.rpm, tpm=settings.tpm, progress=bar)
         if bar is not None:
             bar.finish(outcome.counts, summary(outcome, [], label=items.label) if widget else None)
+    if replay_run is not None:
+        replay_run.done()
     if outcome.fatal and not outcome.counts.done:
         raise GeminiError(outcome.fatal)
     problem = problem_message(outcome, [], again="Call map again with resume=<this result>")
     if problem and (outcome.interrupted or outcome.fatal):
         print(problem, file=sys.stderr)
     return items.aligned(outcome.results or [])
+
+
+def _namespace() -> dict:
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:
+        return {}
+    return shell.user_ns if shell is not None else {}
 
 
 def _in_kernel() -> bool:

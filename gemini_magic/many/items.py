@@ -119,6 +119,7 @@ class Template:
     limits: Mapping = dataclasses.field(default_factory=dict)  # build_parts' max_chars, max_rows
     prefix: tuple = ()  # parts sent before every prompt (--image)
     format: Any = None  # a formats.Format: -f json / --schema answers are parsed into .parsed
+    replay: Any = None  # a replay.Replay: recorded items are played back, complete answers recorded
 
     def finish(self, response: GeminiResponse) -> GeminiResponse:
         """Parse a JSON answer into ``.parsed``; one that does not parse is a failed item."""

@@ -95,11 +95,14 @@ class Counts:
     done: int = 0
     failed: int = 0
     reused: int = 0
+    replayed: int = 0  # answered from the record file: nothing sent
     in_flight: int = 0
     retries: int = 0
     prompt_tokens: int = 0
     response_tokens: int = 0  # thinking included
     total_tokens: int = 0
+    cost: float = 0.0  # dollars, of what was sent (replayed answers cost nothing)
+    unpriced: int = 0  # answers whose model has no price
     started: float = dataclasses.field(default_factory=time.perf_counter)
 
     @property
@@ -111,6 +114,12 @@ class Counts:
         self.prompt_tokens += usage.prompt_tokens
         self.response_tokens += usage.response_tokens + usage.thinking_tokens
         self.total_tokens += usage.total_tokens
+        if usage.total_tokens:
+            cost = response.cost
+            if cost is None:
+                self.unpriced += 1
+            else:
+                self.cost += cost
         if is_finished(response):
             self.done += 1
         else:
@@ -122,6 +131,8 @@ class Counts:
             text += f" ✗ {self.failed:,}"
         if self.reused:
             text += f" ↺ {self.reused:,}"
+        if self.replayed:
+            text += f" ⏵ {self.replayed:,} replayed"
         text += f" · {_compact(self.total_tokens)} tokens"
         if self.retries:
             text += f" · {self.retries} retries"

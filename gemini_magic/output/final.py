@@ -22,6 +22,8 @@ def final_bundle(response: GeminiResponse, *, allow_images: bool = False) -> tup
             "elapsed": round(response.elapsed, 3),
             "interrupted": response.interrupted,
             "error": response.error,
+            "cost": response.cost,
+            "replayed_at": response.replayed_at,
         }
     }
     return {"text/markdown": markdown, "text/plain": plain}, metadata

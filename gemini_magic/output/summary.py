@@ -20,6 +20,8 @@ def summary(outcome: Outcome, names: list[str], *, label: Callable[[int], Any] =
         parts.append(f"{counts.failed:,} failed")
     if counts.reused:
         parts.append(f"{counts.reused:,} kept from before")
+    if counts.replayed:
+        parts.append(f"{counts.replayed:,} replayed (nothing sent)")
     pending = sum(1 for r in results if isinstance(r, GeminiResponse) and r.finish_reason == PENDING)
     stopped = sum(1 for r in results if isinstance(r, GeminiResponse) and r.interrupted)
     if pending:
@@ -28,6 +30,7 @@ def summary(outcome: Outcome, names: list[str], *, label: Callable[[int], Any] =
         parts.append(f"{stopped:,} not finished (interrupted)")
     if counts.total_tokens:
         parts.append(f"{counts.total_tokens:,} tokens ({counts.prompt_tokens:,} → {counts.response_tokens:,})")
+        parts.append(_cost(counts, batch=outcome.job is not None))
     parts.append(f"{outcome.elapsed:.1f} s")
     if outcome.job:
         parts.append(f"batch job {md(outcome.job)}")
@@ -49,9 +52,19 @@ def summary(outcome: Outcome, names: list[str], *, label: Callable[[int], Any] =
         "gemini_magic": {
             "each": {
                 "total": counts.total, "done": counts.done, "failed": counts.failed, "reused": counts.reused,
+                "replayed": counts.replayed, "cost": round(counts.cost, 6),
                 "tokens": counts.total_tokens, "elapsed": round(outcome.elapsed, 3),
                 "interrupted": outcome.interrupted, "batch_job": outcome.job,
             }
         }
     }
     return {"text/markdown": markdown, "text/plain": plain}, metadata
+
+
+def _cost(counts, *, batch: bool) -> str:
+    from ..pricing import dollars
+
+    if counts.unpriced and not counts.cost:
+        return "no price for this model"
+    text = dollars(counts.cost).replace("$", "\\$") + (" at batch prices" if batch else "")  # no $ math
+    return text + (f" ({counts.unpriced:,} answers without a price)" if counts.unpriced else "")
