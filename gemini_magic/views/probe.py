@@ -65,8 +65,11 @@ def _begin(shell) -> None:
 
 
 def _warm_up(ask: bool) -> None:
+    from .. import settings
+
     try:
-        import google.genai  # noqa: F401  (~0.4 s the first answer would otherwise wait for)
+        if settings.current().replay != "only":  # classroom replay never calls Gemini
+            import google.genai  # noqa: F401  (~0.4 s the first answer would otherwise wait for)
 
         from ..render import IncrementalRenderer
 
