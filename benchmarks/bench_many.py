@@ -268,7 +268,9 @@ def report(results: dict) -> str:
     ]
     if results.get("kernel"):
         k = results["kernel"]
-        lines.append(f"  {'%%gemini --each in a kernel (widget)':<34}{k['median_seconds']:>9.2f}{k['rate_of_ideal_median']:>15.1%}")
+        lines.append(
+            f"  {'%%gemini --each in a kernel (widget)':<34}{k['median_seconds']:>9.2f}{k['rate_of_ideal_median']:>15.1%}"
+        )
     lines += [
         f"  {'one at a time (concurrency=1)':<34}{t['one_at_a_time_seconds']:>9.2f}"
         f"{t['ideal_seconds'] / t['one_at_a_time_seconds']:>15.1%}"
@@ -276,7 +278,8 @@ def report(results: dict) -> str:
         f"  speed-up over one at a time: x{t['speedup_over_one_at_a_time']}; client CPU per request: "
         f"{t['cpu_ms_per_request']} ms; failed items: {t['failed_items']}",
         f"  target: at least {TARGET_RATE:.0%} of the ideal rate -> "
-        + ("met" if t["rate_of_ideal_median"] >= TARGET_RATE else "NOT met") + " (median)",
+        + ("met" if t["rate_of_ideal_median"] >= TARGET_RATE else "NOT met")
+        + " (median)",
         "",
         f"Memory: {m['items']:,} prompts, {m['latency'] * 1000:.0f} ms latency, {CONCURRENCY} in flight, "
         f"{m['elapsed_seconds']} s",
@@ -302,7 +305,9 @@ def main(argv=None) -> None:
     results = {
         "mode": "quick" if args.quick else "full",
         "machine": {
-            "cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
             "load_average_at_start": [round(x, 2) for x in os.getloadavg()],  # other work on the machine
         },
     }

@@ -36,7 +36,9 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "bench_replay.json"
 KEY = "bench-key-0123456789"
 PASSES = 5  # warm passes of the 20 cells per kernel pair
-CELLS = [f"%%gemini --out a{i}\nExplain idea number {i} of introductory statistics, with an example." for i in range(20)]
+CELLS = [
+    f"%%gemini --out a{i}\nExplain idea number {i} of introductory statistics, with an example." for i in range(20)
+]
 
 
 def timed(kernel, cells) -> float:
@@ -50,9 +52,8 @@ def timed(kernel, cells) -> float:
 
 
 def notebook(work: Path) -> dict:
-    from tests.kernel_helpers import gemini_kernel, kernel_env, running_kernel
-
     from gemini_magic.offline import OfflineGemini
+    from tests.kernel_helpers import gemini_kernel, kernel_env, running_kernel
 
     record = work / "bench.gemini.sqlite"
     config = f"%config GeminiMagics.replay_file = {str(record)!r}"
@@ -71,8 +72,10 @@ def notebook(work: Path) -> dict:
         # Both kernels open at once, their passes interleaved: load from elsewhere hits both alike.
         with running_kernel(kernel_env()) as replay, running_kernel(kernel_env()) as plain:
             replay.execute(f'%load_ext gemini_magic\n{config}\n%config GeminiMagics.replay = "only"')
-            plain.execute(f"import json\nfrom IPython.display import display, Markdown\n"
-                          f"answers = json.load(open({str(work / 'answers.json')!r}))")
+            plain.execute(
+                f"import json\nfrom IPython.display import display, Markdown\n"
+                f"answers = json.load(open({str(work / 'answers.json')!r}))"
+            )
             colds["replay"].append(timed(replay, CELLS))
             colds["plain"].append(timed(plain, plain_cells))
             for _ in range(PASSES):
@@ -83,11 +86,14 @@ def notebook(work: Path) -> dict:
     median = {name: sorted(runs)[len(runs) // 2] for name, runs in results.items()}
     return {
         "cells": 20,
-        "replay_cold_s": round(best["replay"][0], 4), "replay_warm_s": round(best["replay"][1], 4),
-        "plain_cold_s": round(best["plain"][0], 4), "plain_warm_s": round(best["plain"][1], 4),
+        "replay_cold_s": round(best["replay"][0], 4),
+        "replay_warm_s": round(best["replay"][1], 4),
+        "plain_cold_s": round(best["plain"][0], 4),
+        "plain_warm_s": round(best["plain"][1], 4),
         "ratio_warm": round(best["replay"][1] / best["plain"][1], 3),
         "ratio_cold": round(best["replay"][0] / best["plain"][0], 3),
-        "replay_warm_median_s": round(median["replay"], 4), "plain_warm_median_s": round(median["plain"], 4),
+        "replay_warm_median_s": round(median["replay"], 4),
+        "plain_warm_median_s": round(median["plain"], 4),
         "ratio_warm_median": round(median["replay"] / median["plain"], 3),
         "google_genai_imported_by_replay": genai,
         "target_ratio": 1.0,
@@ -111,8 +117,7 @@ def size(work: Path) -> dict:
 
     rng = random.Random(15)
     letters = "etaoinshrdlcumwfgypbvkjxqz"
-    words = sorted({"".join(rng.choices(letters, weights=range(26, 0, -1), k=rng.randint(1, 10)))
-                    for _ in range(6000)})
+    words = sorted({"".join(rng.choices(letters, weights=range(26, 0, -1), k=rng.randint(1, 10))) for _ in range(6000)})
     weights = [1 / (rank + 1) for rank in range(len(words))]
     rng.shuffle(words)
     path = work / "size.gemini.sqlite"
@@ -133,8 +138,12 @@ def size(work: Path) -> dict:
 
     texts = "".join(r.answer["text"] for r in Store(str(path)).records()).encode()
     return {
-        "answers": 1000, "answer_bytes": answer_bytes, "prompt_bytes": prompt_bytes, "file_bytes": file_bytes,
-        "ratio": round(file_bytes / answer_bytes, 3), "target_ratio": 1.2,
+        "answers": 1000,
+        "answer_bytes": answer_bytes,
+        "prompt_bytes": prompt_bytes,
+        "file_bytes": file_bytes,
+        "ratio": round(file_bytes / answer_bytes, 3),
+        "target_ratio": 1.2,
         "zlib_ratio_of_the_answers_alone": round(len(zlib.compress(texts, 9)) / len(texts), 3),
     }
 

@@ -57,9 +57,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from tests.kernel_helpers import kernel_env, running_kernel  # noqa: E402
-
 from gemini_magic import offline  # noqa: E402
+from tests.kernel_helpers import kernel_env, running_kernel  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "bench_stream.json"
 KEY = "bench-key"
@@ -86,8 +85,24 @@ def prompt_for(chunks: int, delay: float = 0.0, tag: str = "bench", latency: flo
     return f"Benchmark answer. [[offline chunks={chunks} chunk_chars={CHUNK_CHARS} delay={delay:g} tag={tag}{wait}]]"
 
 
-PROSE_MODULES = ("argparse", "json", "collections", "functools", "itertools", "logging", "pathlib", "subprocess",
-                 "threading", "unittest", "statistics", "decimal", "fractions", "random", "heapq", "bisect")
+PROSE_MODULES = (
+    "argparse",
+    "json",
+    "collections",
+    "functools",
+    "itertools",
+    "logging",
+    "pathlib",
+    "subprocess",
+    "threading",
+    "unittest",
+    "statistics",
+    "decimal",
+    "fractions",
+    "random",
+    "heapq",
+    "bisect",
+)
 
 
 def prose(limit: int) -> str:
@@ -283,7 +298,13 @@ class Bench:
         run = self.run(RAW_CELL.format(model=MODEL, prompt=prompt))
         elapsed, length, cpu = self.value("_braw")
         cell = self.value('_bench["cell"]')
-        return {"seconds": elapsed, "cpu": cpu, "cell": cell, "answer_bytes": length, "wall": run.arrivals[-1] - run.sent_at}
+        return {
+            "seconds": elapsed,
+            "cpu": cpu,
+            "cell": cell,
+            "answer_bytes": length,
+            "wall": run.arrivals[-1] - run.sent_at,
+        }
 
     def magic(self, prompt: str) -> dict:
         run = self.run(f"%%gemini\n{prompt}")
@@ -334,7 +355,10 @@ def measure_sizes(bench: Bench, sizes, repeats_for, budget_seconds: float) -> li
         assert all(r["answer_bytes"] == answer_bytes for r in raws + magics), "answers differ in length"
         raw_s = median(r["seconds"] for r in raws)
         magic_s = median(m["seconds"] for m in magics)
-        per_byte = {part: median(m["bytes"][part] for m in magics) / answer_bytes for part in ("total", "live", "final", "other")}
+        per_byte = {
+            part: median(m["bytes"][part] for m in magics) / answer_bytes
+            for part in ("total", "live", "final", "other")
+        }
         row = {
             "chunks": chunks,
             "answer_bytes": answer_bytes,
@@ -396,7 +420,10 @@ def measure_paced_bytes(bench: Bench, runs: int) -> dict:
 def measure_prose_bytes(bench: Bench, runs: int) -> dict:
     """Bytes per answer byte for a non-repetitive prose answer, unpaced and at about 1 KB/s."""
     text = prose(PROSE_CHARS)
-    out = {"answer_chars": len(text), "source": f"docstrings of {', '.join(PROSE_MODULES)} (first {PROSE_CHARS} characters)"}
+    out = {
+        "answer_chars": len(text),
+        "source": f"docstrings of {', '.join(PROSE_MODULES)} (first {PROSE_CHARS} characters)",
+    }
     for name, directive in (("unpaced", "chunk_chars=20 delay=0"), ("paced", "chunk_chars=100 delay=0.1")):
         results = []
         for _ in range(runs):
@@ -500,7 +527,9 @@ def measure_fresh_kernels(kernels: int, env: dict, offset: float, log) -> tuple[
         "kernels": kernels,
         "seconds": median(s["seconds"] for s in samples),
         "samples": [s["seconds"] for s in samples],
-        "google_genai_imported": any("google.genai" in s["after"] and "google.genai" not in s["before"] for s in samples),
+        "google_genai_imported": any(
+            "google.genai" in s["after"] and "google.genai" not in s["before"] for s in samples
+        ),
         "modules_after": samples[-1]["after"],
         "modules_before": samples[-1]["before"],
         "method": "fresh kernel each time; perf_counter around get_ipython().run_line_magic('load_ext', 'gemini_magic') in the kernel",
@@ -548,13 +577,21 @@ def report(results: dict) -> str:
     lines = []
     add = lines.append
     add("")
-    add(f"%%gemini streaming benchmark ({results['mode']}; {results['machine']['cpus']} CPUs, Python {results['machine']['python']})")
+    add(
+        f"%%gemini streaming benchmark ({results['mode']}; {results['machine']['cpus']} CPUs, Python {results['machine']['python']})"
+    )
     add("raw s     = in-kernel perf_counter around the bare SDK loop (client warmed up)")
-    add("magic s   = in-kernel %%gemini cell, pre_run_cell -> post_run_cell (includes final output and closing widgets)")
-    add("wall      = this process: execute_request sent -> kernel idle; B/B = JSON bytes of iopub content / answer bytes")
+    add(
+        "magic s   = in-kernel %%gemini cell, pre_run_cell -> post_run_cell (includes final output and closing widgets)"
+    )
+    add(
+        "wall      = this process: execute_request sent -> kernel idle; B/B = JSON bytes of iopub content / answer bytes"
+    )
     add("            (status and execute_input excluded); live = comm messages + the widget's display_data;")
     add("            final = update_display_data (or the final display_data); bytes include binary buffers;")
-    add("            html = JSON of the whole answer's HTML sent once, uncompressed (a stock-widget live view's minimum)")
+    add(
+        "            html = JSON of the whole answer's HTML sent once, uncompressed (a stock-widget live view's minimum)"
+    )
     add("            n = repeats (medians); r(min) = ratio of the fastest runs; r(cpu) = ratio of kernel process")
     add("            CPU time (all its threads; less sensitive to other processes); msgs = comm_msg count;")
     add("            raw and %%gemini runs alternate")
@@ -575,9 +612,9 @@ def report(results: dict) -> str:
         )
     add("")
     t = results["targets"]
-    for name, target in t.items():
+    for _name, target in t.items():
         add(f"  [{verdict(target['met']):>6}] {target['label']}: {target['value']}")
-    for name, check in results["extra_checks"].items():
+    for _name, check in results["extra_checks"].items():
         add(f"  [{verdict(check['met']):>6}] (extra) {check['label']}: {check['value']}")
     fc = results["first_chunk"]
     add("")
@@ -695,7 +732,7 @@ def extra_checks(results: dict) -> dict:
             "label": f"bytes <= {TARGETS['bytes_per_answer_byte']:g} x answer at a Gemini-like pace "
             f"({results['paced_bytes']['chars_per_second']:.0f} chars/s)",
             "value": f"{paced['total']:.2f} (live {paced['live']:.2f} + final {paced['final']:.2f})",
-        }
+        },
     }
 
 
@@ -783,7 +820,9 @@ def main(argv=None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(report(results))
-    print(f"total {results['total_seconds']:.0f} s; {'all targets MET' if results['all_met'] else 'some targets MISSED'}")
+    print(
+        f"total {results['total_seconds']:.0f} s; {'all targets MET' if results['all_met'] else 'some targets MISSED'}"
+    )
     return 0
 
 

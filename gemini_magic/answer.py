@@ -9,7 +9,8 @@ complete are decided once.
 from __future__ import annotations
 
 import sys
-from typing import Iterable, Optional
+from collections.abc import Iterable
+from typing import Optional
 
 from .errors import GeminiError, ProtocolError
 from .response import GeminiResponse, Usage
@@ -36,8 +37,21 @@ class AnswerBuilder:
     """
 
     __slots__ = (
-        "model", "max_chars", "size", "texts", "thoughts", "citations", "search_queries", "usage",
-        "finish_reason", "block_reason", "safety", "error", "interrupted", "full", "redactor",
+        "model",
+        "max_chars",
+        "size",
+        "texts",
+        "thoughts",
+        "citations",
+        "search_queries",
+        "usage",
+        "finish_reason",
+        "block_reason",
+        "safety",
+        "error",
+        "interrupted",
+        "full",
+        "redactor",
     )
 
     def __init__(self, model: str, max_chars: int = 10_000_000):
@@ -140,7 +154,11 @@ class AnswerBuilder:
 
 
 def build_response(
-    deltas: Iterable = (), *, model: str, elapsed: float = 0.0, error: GeminiError | str | None = None,
+    deltas: Iterable = (),
+    *,
+    model: str,
+    elapsed: float = 0.0,
+    error: GeminiError | str | None = None,
     max_chars: int = 10_000_000,
 ) -> GeminiResponse:
     """A GeminiResponse from whole deltas (a non-streamed or batch answer), or a failure."""

@@ -23,8 +23,9 @@ from __future__ import annotations
 import base64
 import json
 import os
+from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass
-from typing import Any, Iterator, MutableMapping, Optional
+from typing import Any, Optional
 
 from .prompt import Image
 
@@ -117,11 +118,16 @@ class Conversation:
 
     def __repr__(self) -> str:
         count = len(self.turns)
-        lines = [f"Conversation: {count} turn{'s' if count != 1 else ''}" + (f" (system: {_preview(self.system, 60)})" if self.system else "")]
+        lines = [
+            f"Conversation: {count} turn{'s' if count != 1 else ''}"
+            + (f" (system: {_preview(self.system, 60)})" if self.system else "")
+        ]
         for number, turn in enumerate(self.turns, 1):
             images = len(turn.images)
             extra = f" (+{images} image{'s' if images != 1 else ''})" if images else ""
-            lines.append(f"[{number}] you: {_preview(''.join(p for p in turn.prompt if isinstance(p, str)), 70)}{extra}")
+            lines.append(
+                f"[{number}] you: {_preview(''.join(p for p in turn.prompt if isinstance(p, str)), 70)}{extra}"
+            )
             lines.append(f"    gemini: {_preview(turn.answer, 70)}")
         lines.append('.turns for all of it; .save("chat.md") or .save("chat.json"); .reset() starts over.')
         return "\n".join(lines)
@@ -139,7 +145,7 @@ class Conversation:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Conversation":
+    def from_dict(cls, data: dict) -> Conversation:
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ValueError(f"not a saved gemini_magic conversation (expected format {FORMAT!r})")
         turns = [
@@ -158,7 +164,9 @@ class Conversation:
             out.append(f"**System:** {self.system}\n")
         for number, turn in enumerate(self.turns, 1):
             model = f" ({turn.model})" if turn.model else ""
-            out.append(f"## {number}. You\n\n{turn.text.strip()}\n\n## {number}. Gemini{model}\n\n{turn.answer.strip()}\n")
+            out.append(
+                f"## {number}. You\n\n{turn.text.strip()}\n\n## {number}. Gemini{model}\n\n{turn.answer.strip()}\n"
+            )
         return "\n".join(out)
 
     def save(self, path) -> str:
@@ -170,7 +178,7 @@ class Conversation:
         return path
 
     @classmethod
-    def load(cls, path) -> "Conversation":
+    def load(cls, path) -> Conversation:
         """Read a conversation saved with ``.save("name.json")``."""
         with open(os.fspath(path), encoding="utf-8") as file:
             return cls.from_dict(json.load(file))

@@ -101,7 +101,7 @@ def _shown(line: str, limit: int = 120) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def value_options(magic_func) -> frozenset:
     """The options that take a value (``-m NAME``, not ``--chat``), read from the
     magic's own ``@argument`` declarations (IPython keeps them on ``.decorators``)."""
@@ -144,7 +144,20 @@ def check_identifier(name: Optional[str], option: str) -> Optional[str]:
 
 # Names the session itself needs: overwriting one breaks every later cell.
 _RESERVED = frozenset(dir(builtins)) | {
-    "get_ipython", "In", "Out", "exit", "quit", "_ih", "_oh", "_dh", "_ii", "_iii", "_i", "_", "__", "___",
+    "get_ipython",
+    "In",
+    "Out",
+    "exit",
+    "quit",
+    "_ih",
+    "_oh",
+    "_dh",
+    "_ii",
+    "_iii",
+    "_i",
+    "_",
+    "__",
+    "___",
     "_gemini_chat",
 }
 _SESSION_NAME = re.compile(r"_i{1,3}\d*|_\d+|__\w*__")
@@ -158,9 +171,13 @@ def check_output_name(name: Optional[str], *, each: Optional[str] = None) -> Opt
     if name is None:
         return None
     if name in _RESERVED or _SESSION_NAME.fullmatch(name):
-        raise CommandError(f"-o/--out {name}: that name belongs to Python or IPython; choose another, e.g. --out answer")
+        raise CommandError(
+            f"-o/--out {name}: that name belongs to Python or IPython; choose another, e.g. --out answer"
+        )
     if each is not None and name == each:
-        raise CommandError(f"-o/--out {name}: that is --each's input; the answers would replace it. Choose another name")
+        raise CommandError(
+            f"-o/--out {name}: that is --each's input; the answers would replace it. Choose another name"
+        )
     return name
 
 

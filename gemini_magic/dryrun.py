@@ -54,17 +54,28 @@ def request_json(request) -> dict:
         inline = p["inline_data"]
         return {"inline_data": {"mime_type": inline["mime_type"], "data": f"<{len(inline['data']):,} bytes>"}}
 
-    body: dict = {"model": request.model,
-                  "contents": [{"role": c["role"], "parts": [part(p) for p in c["parts"]]}
-                               for c in plain_contents(request)]}
+    body: dict = {
+        "model": request.model,
+        "contents": [{"role": c["role"], "parts": [part(p) for p in c["parts"]]} for c in plain_contents(request)],
+    }
     if request.system:
         body["systemInstruction"] = {"parts": [{"text": request.system}]}
-    config = {name: value for name, value in (
-        ("temperature", request.temperature), ("maxOutputTokens", request.max_tokens),
-        ("responseMimeType", request.response_mime_type), ("responseJsonSchema", request.response_schema),
-        ("thinkingConfig", {"thinkingBudget": request.thinking_budget, "includeThoughts": request.include_thoughts}
-         if request.thinking_budget is not None or request.include_thoughts else None),
-    ) if value is not None}
+    config = {
+        name: value
+        for name, value in (
+            ("temperature", request.temperature),
+            ("maxOutputTokens", request.max_tokens),
+            ("responseMimeType", request.response_mime_type),
+            ("responseJsonSchema", request.response_schema),
+            (
+                "thinkingConfig",
+                {"thinkingBudget": request.thinking_budget, "includeThoughts": request.include_thoughts}
+                if request.thinking_budget is not None or request.include_thoughts
+                else None,
+            ),
+        )
+        if value is not None
+    }
     if config:
         body["generationConfig"] = config
     if request.search:
@@ -74,12 +85,13 @@ def request_json(request) -> dict:
 
 def parts_by_kind(request) -> list[str]:
     parts = request.parts or (request.prompt,)
-    return [f"text, {len(p):,} characters" if isinstance(p, str) else f"{p.mime_type}, {len(p.data):,} bytes"
-            for p in parts]
+    return [
+        f"text, {len(p):,} characters" if isinstance(p, str) else f"{p.mime_type}, {len(p.data):,} bytes" for p in parts
+    ]
 
 
 def _count(requests: list) -> tuple[list, str, list]:
-    notes = []
+    notes: list[str] = []
     try:
         requests[0].connection.check()
         from .client import count_tokens
@@ -89,14 +101,18 @@ def _count(requests: list) -> tuple[list, str, list]:
         notes.append("no API key, so countTokens was not asked: tokens estimated at about 4 characters a token")
     except GeminiError as error:
         notes.append(f"countTokens failed ({error}): tokens estimated at about 4 characters a token")
-    sizes = [sum(len(p) if isinstance(p, str) else 258 * 4 for p in (r.parts or (r.prompt,)))
-             + len(r.system or "") + sum(len(p) for _, ps in r.history for p in ps if isinstance(p, str))
-             for r in requests]
+    sizes = [
+        sum(len(p) if isinstance(p, str) else 258 * 4 for p in (r.parts or (r.prompt,)))
+        + len(r.system or "")
+        + sum(len(p) for _, ps in r.history for p in ps if isinstance(p, str))
+        for r in requests
+    ]
     return [max(1, s // 4) for s in sizes], "estimate", notes
 
 
-def dry_run(settings, requests: list, *, total: int | None = None, batch: bool = False,
-            recorded: int | None = None) -> DryRun:
+def dry_run(
+    settings, requests: list, *, total: int | None = None, batch: bool = False, recorded: int | None = None
+) -> DryRun:
     """The dry run of ``requests`` (a sample of ``total`` prompts when given); ``recorded``:
     how many of them the record file already holds (replay on), which would be replayed for free."""
     total = total or len(requests)
@@ -111,20 +127,41 @@ def dry_run(settings, requests: list, *, total: int | None = None, batch: bool =
     standard = pricing.cost(first.model, prompt_tokens, answer_tokens)
     cheap = pricing.cost(first.model, prompt_tokens, answer_tokens, batch=True)
     if recorded:
-        notes.append(f"{recorded:,} of {total:,} already recorded (GeminiMagics.replay): they would be replayed "
-                     "and cost nothing; the estimate is for all of them")
+        notes.append(
+            f"{recorded:,} of {total:,} already recorded (GeminiMagics.replay): they would be replayed "
+            "and cost nothing; the estimate is for all of them"
+        )
     if standard is None:
-        notes.append(f"{first.model} is not in the price table ({pricing.source_line()}); "
-                     "set %config GeminiMagics.prices to estimate it")
-    dry = DryRun(first.model, total, len(requests), prompt_tokens, answer_tokens, counted_by, standard, cheap,
-                 request_json(first), parts_by_kind(first), notes, recorded=recorded or 0)
+        notes.append(
+            f"{first.model} is not in the price table ({pricing.source_line()}); "
+            "set %config GeminiMagics.prices to estimate it"
+        )
+    dry = DryRun(
+        first.model,
+        total,
+        len(requests),
+        prompt_tokens,
+        answer_tokens,
+        counted_by,
+        standard,
+        cheap,
+        request_json(first),
+        parts_by_kind(first),
+        notes,
+        recorded=recorded or 0,
+    )
     dry.markdown = render(dry, first, answer_each, settings, batch)
     return dry
 
 
 def render(dry: DryRun, request, answer_each: int, settings, batch: bool) -> str:
-    assumed = ("GeminiMagics.dry_run_answer_tokens" if settings.dry_run_answer_tokens
-               else "--max-tokens" if request.max_tokens else "a guess; set GeminiMagics.dry_run_answer_tokens")
+    assumed = (
+        "GeminiMagics.dry_run_answer_tokens"
+        if settings.dry_run_answer_tokens
+        else "--max-tokens"
+        if request.max_tokens
+        else "a guess; set GeminiMagics.dry_run_answer_tokens"
+    )
     rows = [
         ("model", dry.model),
         ("prompts", f"{dry.prompts:,}"),
@@ -132,10 +169,16 @@ def render(dry: DryRun, request, answer_each: int, settings, batch: bool) -> str
         ("system", f"{len(request.system):,} characters" if request.system else "none"),
         ("chat history", f"{len(request.history)} earlier turns" if request.history else "none"),
         ("tools", "Google Search" if request.search else "none"),
-        ("prompt tokens", f"{dry.prompt_tokens:,} ({'countTokens' if dry.counted_by == 'count_tokens' else 'estimated'})"),
+        (
+            "prompt tokens",
+            f"{dry.prompt_tokens:,} ({'countTokens' if dry.counted_by == 'count_tokens' else 'estimated'})",
+        ),
         ("answer tokens", f"{dry.answer_tokens:,} assumed ({answer_each:,} each: {assumed}; thinking not included)"),
-        ("estimated cost", f"{pricing.dollars(dry.cost)} standard · {pricing.dollars(dry.batch_cost)} with --batch"
-         + (" (this run)" if batch else "")),
+        (
+            "estimated cost",
+            f"{pricing.dollars(dry.cost)} standard · {pricing.dollars(dry.batch_cost)} with --batch"
+            + (" (this run)" if batch else ""),
+        ),
     ]
     lines = ["**Dry run: nothing was sent to generate an answer.**", "", "| | |", "|---|---|"]
     lines += [f"| {name} | {md(value)} |" for name, value in rows]
@@ -156,9 +199,11 @@ def _longest_run(text: str, char: str) -> int:
 
 
 def plain(dry: DryRun) -> str:
-    lines = [f"Dry run: nothing sent. {dry.model}, {dry.prompts:,} prompt(s)",
-             f"prompt tokens {dry.prompt_tokens:,} ({dry.counted_by}), answer tokens {dry.answer_tokens:,} assumed",
-             f"estimated cost {pricing.dollars(dry.cost)} standard, {pricing.dollars(dry.batch_cost)} batch"]
+    lines = [
+        f"Dry run: nothing sent. {dry.model}, {dry.prompts:,} prompt(s)",
+        f"prompt tokens {dry.prompt_tokens:,} ({dry.counted_by}), answer tokens {dry.answer_tokens:,} assumed",
+        f"estimated cost {pricing.dollars(dry.cost)} standard, {pricing.dollars(dry.batch_cost)} batch",
+    ]
     lines += dry.notes
     lines.append(json.dumps(dry.request, indent=2, ensure_ascii=False))
     return "\n".join(lines)

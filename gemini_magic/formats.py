@@ -18,8 +18,9 @@ from __future__ import annotations
 import json
 import re
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from .errors import SchemaError
 

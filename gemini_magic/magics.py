@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
@@ -80,7 +81,9 @@ class GeminiMagics(Magics, Settings):
     @argument("-m", "--model", help="Model name, e.g. gemini-2.5-pro. Default: %%config GeminiMagics.model.")
     @argument("-t", "--temperature", type=float, help="Sampling temperature, 0 to 2.")
     @argument("--max-tokens", type=int, metavar="N", help="Cap on the answer's length in tokens.")
-    @argument("-s", "--system", metavar="TEXT_OR_VAR", help='System instruction: text ("Be terse.") or a variable name.')
+    @argument(
+        "-s", "--system", metavar="TEXT_OR_VAR", help='System instruction: text ("Be terse.") or a variable name.'
+    )
     @argument("-o", "--out", metavar="NAME", help="Also store the answer in variable NAME (_gemini always has it).")
     @argument("--no-stream", action="store_true", help="Wait for the whole answer instead of streaming it.")
     @argument("--offline", action="store_true", help="Use the local offline demo server (no API key needed).")
@@ -98,23 +101,43 @@ class GeminiMagics(Magics, Settings):
         choices=FORMATS,
         help="markdown (default); text (shown as written); code (first code block into a new cell); json.",
     )
-    @argument("--schema", metavar="NAME", help="JSON shaped by NAME: a pydantic model, list[Model] or JSON-schema dict.")
+    @argument(
+        "--schema", metavar="NAME", help="JSON shaped by NAME: a pydantic model, list[Model] or JSON-schema dict."
+    )
     @argument("--chat", action="store_true", help="Send the earlier turns too; running a cell again replaces its turn.")
     @argument("--no-chat", action="store_true", help="Send this prompt alone, even with GeminiMagics.chat = True.")
-    @argument("--reset", action="store_true", help="Start the conversation over (alone on the line, or before a prompt).")
+    @argument(
+        "--reset", action="store_true", help="Start the conversation over (alone on the line, or before a prompt)."
+    )
     @argument("--thinking-budget", type=int, metavar="N", help="Thinking tokens: 0 off, -1 automatic.")
-    @argument("--show-thoughts", action="store_true", help="Show thought summaries folded above the answer (.thoughts).")
+    @argument(
+        "--show-thoughts", action="store_true", help="Show thought summaries folded above the answer (.thoughts)."
+    )
     @argument("--search", action="store_true", help="Ground with Google Search; the sources are listed (.citations).")
-    @argument("--each", metavar="NAME", help="Run the cell once per item of list/Series/DataFrame NAME ({item}, {index}, columns).")
+    @argument(
+        "--each",
+        metavar="NAME",
+        help="Run the cell once per item of list/Series/DataFrame NAME ({item}, {index}, columns).",
+    )
     @argument("--concurrency", type=int, metavar="N", help="--each: requests in flight at once (default 16).")
     @argument("--rpm", type=int, metavar="N", help="--each: at most N requests a minute.")
     @argument("--tpm", type=int, metavar="N", help="--each: at most about N tokens a minute.")
-    @argument("--batch", action="store_true", help="--each through the Gemini Batch API: cheaper, runs at Google, may take hours.")
+    @argument(
+        "--batch",
+        action="store_true",
+        help="--each through the Gemini Batch API: cheaper, runs at Google, may take hours.",
+    )
     @argument("--batch-job", metavar="JOB", help="Collect the answers of batch job JOB (batches/...) into --out.")
-    @argument("--replay", action="store_true", help="Replay this cell's recorded answer, or record it (GeminiMagics.replay).")
-    @argument("--no-replay", action="store_true", help="Ask Gemini and record nothing, whatever GeminiMagics.replay says.")
+    @argument(
+        "--replay", action="store_true", help="Replay this cell's recorded answer, or record it (GeminiMagics.replay)."
+    )
+    @argument(
+        "--no-replay", action="store_true", help="Ask Gemini and record nothing, whatever GeminiMagics.replay says."
+    )
     @argument("--refresh", action="store_true", help="Ask Gemini again and replace the recorded answer.")
-    @argument("--dry-run", action="store_true", help="Send nothing: show the request, its tokens and its estimated cost.")
+    @argument(
+        "--dry-run", action="store_true", help="Send nothing: show the request, its tokens and its estimated cost."
+    )
     @no_var_expand  # {name} is filled by gemini_magic.prompt, the same way in a line and in a cell
     @line_cell_magic
     def gemini(self, line, cell=None):
@@ -201,7 +224,7 @@ class GeminiMagics(Magics, Settings):
         if record is not None and not settings.replay_pace and in_kernel:
             from .views.instant import InstantView  # a replay at once: no live view to start and stop
 
-            view = InstantView(allow_images=settings.allow_images)
+            view: Any = InstantView(allow_images=settings.allow_images)
         else:
             view = choose_view(self.ipython, allow_images=settings.allow_images)
         if plan.format.name in ("text", "json") and getattr(self.ipython, "kernel", None) is not None:
@@ -215,8 +238,14 @@ class GeminiMagics(Magics, Settings):
 
             source = deltas(record, settings.replay_pace)
         with guarded(until_reply=in_kernel) as gate:  # from here on only the stream itself can be interrupted
-            response = run(request, view, stream=settings.stream and not cmd.options.no_stream, gate=gate,
-                           source=source, replayed=record)
+            response = run(
+                request,
+                view,
+                stream=settings.stream and not cmd.options.no_stream,
+                gate=gate,
+                source=source,
+                replayed=record,
+            )
             if record is None and replay is not None and replay.keep(request, response):
                 replay.done()
             problem = self._keep(response, request, names, plan)
@@ -247,7 +276,9 @@ class GeminiMagics(Magics, Settings):
             raise SchemaError(f"--schema {options.schema}: only with -f json (or no -f)")
         answer_format = formats.prepare(options.format or self.format, options.schema, self.ipython.user_ns)
         conversation = chat.current(self.ipython.user_ns)
-        turn = conversation.key(chat.cell_id(getattr(self.ipython, "parent_header", None)), self.ipython.execution_count)
+        turn = conversation.key(
+            chat.cell_id(getattr(self.ipython, "parent_header", None)), self.ipython.execution_count
+        )
         return CellPlan(answer_format, conversation, turn, (options.chat or self.chat) and not options.no_chat)
 
     def _parts(self, cmd, settings: Settings) -> list:
@@ -259,7 +290,11 @@ class GeminiMagics(Magics, Settings):
         images = [load_image(name, namespace, max_bytes=limit) for name in cmd.options.image or ()]
         expand = settings.variables and not cmd.options.no_vars
         return images + build_parts(
-            cmd.prompt, namespace, expand=expand, max_chars=settings.max_chars, max_rows=settings.max_rows,
+            cmd.prompt,
+            namespace,
+            expand=expand,
+            max_chars=settings.max_chars,
+            max_rows=settings.max_rows,
             max_file_bytes=limit,
         )
 

@@ -25,7 +25,7 @@ class Usage:
     total_tokens: int = 0
 
     @classmethod
-    def from_metadata(cls, metadata) -> "Usage":
+    def from_metadata(cls, metadata) -> Usage:
         """Build from a google-genai ``usage_metadata`` object (or None)."""
         if metadata is None:
             return cls()

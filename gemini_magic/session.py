@@ -13,8 +13,9 @@ from .interrupts import InterruptGate
 from .response import GeminiResponse
 
 
-def run(request: Request, view, *, stream: bool = True, gate: Optional[InterruptGate] = None,
-        source=None, replayed=None) -> GeminiResponse:
+def run(
+    request: Request, view, *, stream: bool = True, gate: Optional[InterruptGate] = None, source=None, replayed=None
+) -> GeminiResponse:
     """Stream ``request`` into ``view`` and return the whole answer as a GeminiResponse.
 
     An interrupt or a failure ends the stream early; the text received so far

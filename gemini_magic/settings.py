@@ -54,24 +54,29 @@ class Settings(Configurable):
     )
     max_tokens = Int(None, allow_none=True, help="Default cap on answer tokens; None: the model's.").tag(config=True)
     system = Unicode(None, allow_none=True, help="Default system instruction.").tag(config=True)
-    offline = Bool(help="Answer from the local offline demo server (no key needed). GEMINI_MAGIC_OFFLINE=1 sets it.").tag(
+    offline = Bool(
+        help="Answer from the local offline demo server (no key needed). GEMINI_MAGIC_OFFLINE=1 sets it."
+    ).tag(config=True)
+    stream = Bool(True, help="Stream the answer as it is generated (False: wait for the whole answer).").tag(
         config=True
     )
-    stream = Bool(True, help="Stream the answer as it is generated (False: wait for the whole answer).").tag(config=True)
     timeout = Float(
         120.0,
         help="Seconds Gemini may take to send the next line of its answer, whether it sends nothing or trickles bytes.",
     ).tag(config=True)
     retries = Int(3, help="Extra attempts on 429/5xx and dropped connections before any text arrived.").tag(config=True)
-    retry_delay = Float(1.0, help="Seconds before the first retry (doubled each time; Retry-After wins).").tag(config=True)
+    retry_delay = Float(1.0, help="Seconds before the first retry (doubled each time; Retry-After wins).").tag(
+        config=True
+    )
     max_answer_chars = Int(
-        10_000_000, help="Longest answer kept, in characters; a server sending more is cut off (the text so far is kept)."
+        10_000_000,
+        help="Longest answer kept, in characters; a server sending more is cut off (the text so far is kept).",
     ).tag(config=True)
     allow_images = Bool(False, help="Load remote images in answers (off: they are shown as links).").tag(config=True)
     chat = Bool(False, help="Send the notebook's earlier turns with every prompt, as --chat does.").tag(config=True)
-    format = CaselessStrEnum(FORMATS, default_value="markdown", help="Answer format: markdown, text, code or json.").tag(
-        config=True
-    )
+    format = CaselessStrEnum(
+        FORMATS, default_value="markdown", help="Answer format: markdown, text, code or json."
+    ).tag(config=True)
     variables = Bool(True, help="Fill {name} references in prompts from the namespace (False: as --no-vars).").tag(
         config=True
     )
@@ -83,14 +88,23 @@ class Settings(Configurable):
     thinking_budget = Int(None, allow_none=True, help="Thinking tokens: 0 off, -1 automatic; None: the model's.").tag(
         config=True
     )
-    show_thoughts = Bool(False, help="Ask for thought summaries and show them folded above the answer.").tag(config=True)
+    show_thoughts = Bool(False, help="Ask for thought summaries and show them folded above the answer.").tag(
+        config=True
+    )
     search = Bool(False, help="Ground answers with Google Search and list the cited sources.").tag(config=True)
     concurrency = Int(16, help="--each: requests in flight at once (1-100).").tag(config=True)
-    rpm = Int(None, allow_none=True, help="--each: at most this many requests a minute; None: no limit.").tag(config=True)
-    tpm = Int(None, allow_none=True, help="--each: at most about this many tokens a minute; None: no limit.").tag(config=True)
-    batch_poll = Float(30.0, help="--batch: longest wait in seconds between two looks at the job's state.").tag(config=True)
+    rpm = Int(None, allow_none=True, help="--each: at most this many requests a minute; None: no limit.").tag(
+        config=True
+    )
+    tpm = Int(None, allow_none=True, help="--each: at most about this many tokens a minute; None: no limit.").tag(
+        config=True
+    )
+    batch_poll = Float(30.0, help="--batch: longest wait in seconds between two looks at the job's state.").tag(
+        config=True
+    )
     replay = CaselessStrEnum(
-        ("off", "auto", "only"), default_value="off",
+        ("off", "auto", "only"),
+        default_value="off",
         help="auto: record complete answers and replay recorded ones; only: never call Gemini (no key needed).",
     ).tag(config=True)
     replay_file = Unicode("", help="The record file; empty: <notebook>.gemini.sqlite beside the notebook.").tag(
@@ -177,7 +191,7 @@ class Settings(Configurable):
         """Every setting's current value, by name."""
         return {name: getattr(self, name) for name in Settings.class_trait_names(config=True)}
 
-    def derive(self, options: Optional[dict] = None, **overrides: Any) -> "Settings":
+    def derive(self, options: Optional[dict] = None, **overrides: Any) -> Settings:
         """A copy with a cell's options (or ``map``'s arguments) applied, checked like
         the settings themselves; None means "not given". A value out of range raises
         :class:`SettingError` naming the option as the user wrote it."""
@@ -197,8 +211,9 @@ class Settings(Configurable):
             )
         return derived
 
-    def request(self, *, prompt: str, parts: tuple = (), system: Optional[str] = None, history: tuple = (),
-                answer_format=None):
+    def request(
+        self, *, prompt: str, parts: tuple = (), system: Optional[str] = None, history: tuple = (), answer_format=None
+    ):
         """The Request these settings make for one prompt (``system`` None: the default one)."""
         from .client import Request
 

@@ -5,7 +5,6 @@ Tests talk to the real google-genai SDK over real HTTP on loopback; nothing in
 the SDK is patched. Only environment variables are set, as a user would.
 """
 
-
 import pytest
 
 from tests.support import TEST_KEY

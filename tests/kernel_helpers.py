@@ -112,8 +112,14 @@ class Kernel:
                 return reply
 
     def send_execute(self, code: str, front_end: str) -> str:
-        content = {"code": code, "silent": False, "store_history": True, "user_expressions": {},
-                   "allow_stdin": front_end != "nbclient", "stop_on_error": True}
+        content = {
+            "code": code,
+            "silent": False,
+            "store_history": True,
+            "user_expressions": {},
+            "allow_stdin": front_end != "nbclient",
+            "stop_on_error": True,
+        }
         metadata = {"cellId": f"cell-{uuid.uuid4()}"} if front_end == "notebook" else {}
         msg = self.client.session.msg("execute_request", content, metadata=metadata)
         self.client.shell_channel.send(msg)

@@ -12,11 +12,10 @@ import pytest
 from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
-from tests.support import TEST_KEY
-from tests.kernel_helpers import Execution, kernel_env, running_kernel
-
 from gemini_magic.chat import Conversation, Turn
 from gemini_magic.prompt import Image
+from tests.kernel_helpers import Execution, kernel_env, running_kernel
+from tests.support import TEST_KEY
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 16
 
@@ -66,7 +65,9 @@ def test_several_magics_in_one_cell_get_their_own_turns():
 
 
 def test_it_shows_its_turns_and_saves_as_markdown_or_json(tmp_path):
-    chat = Conversation([Turn(["Describe ", Image("image/png", PNG), " please"], "A plot.", "c1", "gemini-x")], "Be terse.")
+    chat = Conversation(
+        [Turn(["Describe ", Image("image/png", PNG), " please"], "A plot.", "c1", "gemini-x")], "Be terse."
+    )
     shown = repr(chat)
     assert shown.splitlines()[:3] == [
         "Conversation: 1 turn (system: 'Be terse.')",
@@ -78,7 +79,9 @@ def test_it_shows_its_turns_and_saves_as_markdown_or_json(tmp_path):
     assert "## 1. You\n\nDescribe [image/png image] please\n\n## 1. Gemini (gemini-x)\n\nA plot." in markdown
     chat.save(tmp_path / "chat.json")
     saved = json.loads((tmp_path / "chat.json").read_text())
-    assert saved["turns"][0]["prompt"][1] == {"inlineData": {"mimeType": "image/png", "data": "iVBORw0KGgoAAAAAAAAAAAAAAAAAAAAA"}}
+    assert saved["turns"][0]["prompt"][1] == {
+        "inlineData": {"mimeType": "image/png", "data": "iVBORw0KGgoAAAAAAAAAAAAAAAAAAAAA"}
+    }
     again = Conversation.load(tmp_path / "chat.json")
     assert again.turns == chat.turns and again.system == "Be terse."
     assert chat.reset() == 1 and len(chat) == 0 and chat.system is None
@@ -159,7 +162,9 @@ def test_a_failed_answer_is_not_recorded(ip, server):
 def execute_in_cell(kernel, code, cell_id, timeout=60):
     """Like Kernel.execute, with the cell id JupyterLab puts in the request's metadata."""
     client = kernel.client
-    content = dict(code=code, silent=False, store_history=True, user_expressions={}, allow_stdin=False, stop_on_error=True)
+    content = dict(
+        code=code, silent=False, store_history=True, user_expressions={}, allow_stdin=False, stop_on_error=True
+    )
     msg = client.session.msg("execute_request", content, metadata={"cellId": cell_id})
     client.shell_channel.send(msg)
     result = Execution()

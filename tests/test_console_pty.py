@@ -39,7 +39,11 @@ def test_jupyter_console_shows_the_answer_growing_and_whole(tmp_path):
     main, child = pty.openpty()
     console = subprocess.Popen(
         [sys.executable, "-m", "jupyter_console", "--kernel", "python3", "--simple-prompt"],
-        stdin=child, stdout=child, stderr=child, env=env, close_fds=True,
+        stdin=child,
+        stdout=child,
+        stderr=child,
+        env=env,
+        close_fds=True,
     )
     os.close(child)
     seen: list = []

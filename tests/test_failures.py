@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from tests.support import TEST_KEY
 from tests.kernel_helpers import gemini_kernel
+from tests.support import TEST_KEY
 
 pytestmark = pytest.mark.kernel
 

@@ -13,7 +13,6 @@ from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
 from tests.kernel_helpers import kernel_env, running_kernel
-
 from tests.support import TEST_KEY
 
 
@@ -61,13 +60,21 @@ def test_a_pydantic_schema_shapes_the_answer_and_out_gets_model_instances(ip, se
     assert config["responseJsonSchema"]["items"] == {"$ref": "#/$defs/Row"}
     assert config["responseJsonSchema"]["$defs"]["Row"]["required"] == ["city", "population"]
     rows = ip.user_ns["rows"]
-    assert rows == [Row(city="city 1", population=1), Row(city="city 2", population=2), Row(city="city 3", population=3)]
+    assert rows == [
+        Row(city="city 1", population=1),
+        Row(city="city 2", population=2),
+        Row(city="city 3", population=3),
+    ]
     assert ip.user_ns["_gemini"].parsed == rows
     assert json.loads(ip.user_ns["_gemini"].text)[0] == {"city": "city 1", "population": 1}
 
 
 def test_a_json_schema_dict_is_sent_as_is(ip, server):
-    schema = {"type": "object", "properties": {"mood": {"type": "string", "enum": ["happy", "sad"]}}, "required": ["mood"]}
+    schema = {
+        "type": "object",
+        "properties": {"mood": {"type": "string", "enum": ["happy", "sad"]}},
+        "required": ["mood"],
+    }
     ip.user_ns["schema"] = schema
     ask(ip, "-f json --schema schema --out rows")
     assert sent(server)["generationConfig"]["responseJsonSchema"] == schema
@@ -107,7 +114,10 @@ def test_code_format_puts_the_first_code_block_into_the_next_cell(ip, server):
     answer = ip.user_ns["code_answer"]
     assert answer.code.startswith("def ask(prompt: str) -> str:\n")  # the demo answer's code block
     assert ip.rl_next_input == answer.code  # where IPython keeps set_next_input's text
-    assert "↳ -f code: the code block is at the next prompt, and kept in _gemini.code and code_answer.code." in captured.stdout
+    assert (
+        "↳ -f code: the code block is at the next prompt, and kept in _gemini.code and code_answer.code."
+        in captured.stdout
+    )
     assert "responseMimeType" not in sent(server).get("generationConfig", {})
 
 
@@ -178,7 +188,10 @@ def test_search_grounds_the_answer_and_lists_its_sources(ip, server):
     assert answer.search_queries == ["Who won the 2022 World Cup?"]
     markdown = answer._repr_markdown_()
     assert "**Sources**\n1. [example\\.com](https://example.com/offline-demo/search-1)\n" in markdown
-    assert "Google Search: [Who won the 2022 World Cup\\?](https://www.google.com/search?q=Who+won+the+2022+World+Cup%3F)" in markdown
+    assert (
+        "Google Search: [Who won the 2022 World Cup\\?](https://www.google.com/search?q=Who+won+the+2022+World+Cup%3F)"
+        in markdown
+    )
 
 
 def test_only_web_links_are_listed_and_titles_stay_text():

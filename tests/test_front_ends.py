@@ -6,10 +6,11 @@ import time
 
 import nbformat
 import pytest
-from tests.support import TEST_KEY
-from tests.kernel_helpers import gemini_kernel, kernel_env
 from nbclient import NotebookClient
 from nbconvert import HTMLExporter
+
+from tests.kernel_helpers import gemini_kernel, kernel_env
+from tests.support import TEST_KEY
 
 pytestmark = pytest.mark.kernel
 
@@ -22,10 +23,12 @@ def test_an_executed_notebook_keeps_no_widget_state_and_its_html_loads_nothing(g
     # HTML export then loaded a widget renderer from a CDN.
     for name, value in kernel_env(GEMINI_API_KEY=TEST_KEY, GOOGLE_GEMINI_BASE_URL=gemini_server.url).items():
         monkeypatch.setenv(name, value)
-    notebook = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("%load_ext gemini_magic"),
-        nbformat.v4.new_code_cell(STREAMED),
-    ])
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell("%load_ext gemini_magic"),
+            nbformat.v4.new_code_cell(STREAMED),
+        ]
+    )
     NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
     assert "widgets" not in notebook.metadata
     (output,) = notebook.cells[1].outputs

@@ -57,18 +57,29 @@ def saved_markdown(answer):
 
 def test_a_key_echoed_in_a_successful_answer_is_redacted_everywhere(ip, server, tmp_path):
     half = len(TEST_KEY) // 2
-    server.script(Reply(events=[
-        event(f"Your key is {TEST_KEY[:half]}"),
-        event(f"{TEST_KEY[half:]} and again {TEST_KEY}.", modelVersion=f"model-{TEST_KEY}"),
-        event("", finish="STOP", usageMetadata={"promptTokenCount": 3, "totalTokenCount": 5}),
-    ]))
+    server.script(
+        Reply(
+            events=[
+                event(f"Your key is {TEST_KEY[:half]}"),
+                event(f"{TEST_KEY[half:]} and again {TEST_KEY}.", modelVersion=f"model-{TEST_KEY}"),
+                event("", finish="STOP", usageMetadata={"promptTokenCount": 3, "totalTokenCount": 5}),
+            ]
+        )
+    )
     captured = ask(ip, "--out answer")
     answer = ip.user_ns["answer"]
     assert answer.complete and "Your key is <redacted>" in answer
     ip.user_ns["_gemini_chat"].save(str(tmp_path / "chat.json"))
     ip.user_ns["_gemini_chat"].save(str(tmp_path / "chat.md"))
-    everything = [answer.text, answer.model, repr(answer), captured.stdout, saved_markdown(answer),
-                  (tmp_path / "chat.json").read_text(), (tmp_path / "chat.md").read_text()]
+    everything = [
+        answer.text,
+        answer.model,
+        repr(answer),
+        captured.stdout,
+        saved_markdown(answer),
+        (tmp_path / "chat.json").read_text(),
+        (tmp_path / "chat.md").read_text(),
+    ]
     for text in everything:
         assert TEST_KEY[:8] not in text
 
@@ -113,7 +124,9 @@ def test_the_environment_never_goes_into_a_prompt(ip, server):
 # -- what the server says is shown as text ----------------------------------------------
 
 
-HOSTILE = "![x](http://attacker.example/p.png) <img src=x onerror=alert(1)> [y](javascript:alert(2)) **b** www.evil.example"
+HOSTILE = (
+    "![x](http://attacker.example/p.png) <img src=x onerror=alert(1)> [y](javascript:alert(2)) **b** www.evil.example"
+)
 
 
 def test_server_names_reasons_and_errors_are_shown_as_plain_text(ip, server):
@@ -147,7 +160,10 @@ def assert_inert(markdown, allowed_links=()):
 
     Elements().feed(html)
     for tag, attrs in found:
-        assert tag in ("p", "sub", "blockquote", "strong", "code", "ol", "ul", "li", "a", "details", "summary"), (tag, html)
+        assert tag in ("p", "sub", "blockquote", "strong", "code", "ol", "ul", "li", "a", "details", "summary"), (
+            tag,
+            html,
+        )
         assert not any(name.startswith("on") or name in ("src", "style") for name in attrs), (tag, attrs)
         if tag == "a":
             assert attrs.get("href") in allowed_links, (attrs, html)
@@ -169,16 +185,25 @@ def test_each_labels_and_errors_from_the_data_are_text(ip, server):
     counts = Counts(total=2)
     for answer in answers:
         counts.add(answer)
-    markdown = summary(Outcome(list(answers), counts, 1.0, job=f"batches/x{HOSTILE}"), ["answers"],
-                       label=lambda i: answers.index[i])[0]["text/markdown"]
+    markdown = summary(
+        Outcome(list(answers), counts, 1.0, job=f"batches/x{HOSTILE}"), ["answers"], label=lambda i: answers.index[i]
+    )[0]["text/markdown"]
     assert_inert(markdown)
 
 
 def test_a_batch_job_with_a_hostile_name_and_an_unknown_state_ends_in_one_line(ip, server):
     name = "batches/x<img src=x onerror=alert(1)>"
-    operation = {"name": name, "metadata": {"name": name, "state": "BATCH_STATE_<img src=y onerror=alert(2)>",
-                                            "model": "models/gemini-flash-latest"}}
-    server.script(Reply(match="batches/", body=json.dumps(operation).encode(), headers=[("Content-Type", "application/json")]))
+    operation = {
+        "name": name,
+        "metadata": {
+            "name": name,
+            "state": "BATCH_STATE_<img src=y onerror=alert(2)>",
+            "model": "models/gemini-flash-latest",
+        },
+    }
+    server.script(
+        Reply(match="batches/", body=json.dumps(operation).encode(), headers=[("Content-Type", "application/json")])
+    )
     started = time.monotonic()
     with capture_output() as captured, pytest.raises(UsageError) as failure:
         ip.run_line_magic("gemini", f"--batch-job '{name}' --out jobs")
@@ -193,7 +218,9 @@ def test_a_batch_job_with_a_hostile_name_and_an_unknown_state_ends_in_one_line(i
 def test_a_gzip_bomb_stops_at_the_cap_and_keeps_the_kernel_small(ip, server):
     ip.run_line_magic("config", "GeminiMagics.max_answer_chars = 100000")
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    server.script(Reply(body=bomb(256 << 20), headers=[("Content-Encoding", "gzip"), ("Content-Type", "text/event-stream")]))
+    server.script(
+        Reply(body=bomb(256 << 20), headers=[("Content-Encoding", "gzip"), ("Content-Type", "text/event-stream")])
+    )
     fails(ip, match="more than")
     grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     assert grown_mb < 200, grown_mb  # the body inflates to 256 MB; reading stops at about 1 MB
@@ -228,8 +255,14 @@ def test_image_files_are_checked_before_they_are_read(ip, server, tmp_path):
     empty.write_bytes(b"")
     from pathlib import Path
 
-    for path, reason in ((zero, "not a regular file"), (fifo, "not a regular file"), (noise, "not a PNG"),
-                         (huge, "more than"), (tmp_path / "folder.png", "not a regular file"), (empty, "empty")):
+    for path, reason in (
+        (zero, "not a regular file"),
+        (fifo, "not a regular file"),
+        (noise, "not a PNG"),
+        (huge, "more than"),
+        (tmp_path / "folder.png", "not a regular file"),
+        (empty, "empty"),
+    ):
         fails(ip, f"--image {path}", match=reason)
         ip.user_ns["picture"] = Path(path)
         fails(ip, cell="Describe {picture}", match=reason)
@@ -320,28 +353,77 @@ def test_wrong_typed_fields_give_one_line(ip, server):
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-MARKUP = st.sampled_from(["<", ">", "&", "[", "]", "(", ")", "!", "*", "_", "`", "\\", ":", "/", "#", "|", "~", "$",
-                          "\n", "http://h.example/p.png", "javascript:", "www.", "@", "<img src=x onerror=f()>",
-                          "<a href='http://h'>", "<script>", "&lt;", "](", "![", "&#x3C;", "\u202e", "\x1b[31m"])
+MARKUP = st.sampled_from(
+    [
+        "<",
+        ">",
+        "&",
+        "[",
+        "]",
+        "(",
+        ")",
+        "!",
+        "*",
+        "_",
+        "`",
+        "\\",
+        ":",
+        "/",
+        "#",
+        "|",
+        "~",
+        "$",
+        "\n",
+        "http://h.example/p.png",
+        "javascript:",
+        "www.",
+        "@",
+        "<img src=x onerror=f()>",
+        "<a href='http://h'>",
+        "<script>",
+        "&lt;",
+        "](",
+        "![",
+        "&#x3C;",
+        "\u202e",
+        "\x1b[31m",
+    ]
+)
 HOSTILE_TEXT = st.lists(st.one_of(MARKUP, st.text(max_size=5)), max_size=12).map("".join)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(model=HOSTILE_TEXT, finish=HOSTILE_TEXT, error=HOSTILE_TEXT, title=HOSTILE_TEXT, query=HOSTILE_TEXT,
-       label=HOSTILE_TEXT, job=HOSTILE_TEXT)
-def test_no_server_field_can_put_markup_or_a_remote_resource_in_an_output(model, finish, error, title, query, label, job):
+@given(
+    model=HOSTILE_TEXT,
+    finish=HOSTILE_TEXT,
+    error=HOSTILE_TEXT,
+    title=HOSTILE_TEXT,
+    query=HOSTILE_TEXT,
+    label=HOSTILE_TEXT,
+    job=HOSTILE_TEXT,
+)
+def test_no_server_field_can_put_markup_or_a_remote_resource_in_an_output(
+    model, finish, error, title, query, label, job
+):
     from gemini_magic.many.results import Counts, Outcome
     from gemini_magic.output.final import final_bundle
     from gemini_magic.output.summary import summary
     from gemini_magic.response import GeminiResponse
 
-    answer = GeminiResponse("plain answer", model=model, finish_reason=finish, error=error or None,
-                            citations=[(title, "https://ok.example/page")], search_queries=[query])
+    answer = GeminiResponse(
+        "plain answer",
+        model=model,
+        finish_reason=finish,
+        error=error or None,
+        citations=[(title, "https://ok.example/page")],
+        search_queries=[query],
+    )
     markdown = final_bundle(answer)[0]["text/markdown"]
     search = [f"https://www.google.com/search?q={__import__('urllib.parse').parse.quote_plus(query)}"]
     assert_inert(markdown, allowed_links=("https://ok.example/page", *search))
     counts = Counts(total=1)
     counts.add(answer)
-    markdown = summary(Outcome([answer], counts, 1.0, fatal=error or None, job=job), ["out"],
-                       label=lambda i: label)[0]["text/markdown"]
+    markdown = summary(Outcome([answer], counts, 1.0, fatal=error or None, job=job), ["out"], label=lambda i: label)[0][
+        "text/markdown"
+    ]
     assert_inert(markdown)

@@ -27,7 +27,9 @@ def test_interrupts_in_quick_succession_keep_the_answer_and_leak_nothing(gemini_
         threads_before = kernel.value(THREADS)
         for attempt in range(6):
             client = kernel.client
-            msg_id = kernel.send_execute("%%gemini --out answer\nA long one. [[offline chunks=400 delay=0.02]]", "notebook")
+            msg_id = kernel.send_execute(
+                "%%gemini --out answer\nA long one. [[offline chunks=400 delay=0.02]]", "notebook"
+            )
             messages, paints = [], 0
             while paints < 2 + attempt % 3:  # interrupt at slightly different moments
                 msg = client.get_iopub_msg(timeout=30)
@@ -41,16 +43,22 @@ def test_interrupts_in_quick_succession_keep_the_answer_and_leak_nothing(gemini_
             while True:
                 msg = client.get_iopub_msg(timeout=30)  # the execute request is answered
                 messages.append(msg)
-                if (msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle"
-                        and msg["parent_header"].get("msg_id") == msg_id):
+                if (
+                    msg["msg_type"] == "status"
+                    and msg["content"]["execution_state"] == "idle"
+                    and msg["parent_header"].get("msg_id") == msg_id
+                ):
                     break
             reply = kernel.reply_to(msg_id)
             assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "UsageError", reply
             assert "Interrupted" in reply["content"]["evalue"]
             tracebacks = [line for m in messages if m["msg_type"] == "error" for line in m["content"]["traceback"]]
             assert not any("KeyboardInterrupt" in line or "File " in line for line in tracebacks), tracebacks
-            finals = [m for m in messages if m["msg_type"] == "update_display_data"
-                      and "text/markdown" in m["content"]["data"]]
+            finals = [
+                m
+                for m in messages
+                if m["msg_type"] == "update_display_data" and "text/markdown" in m["content"]["data"]
+            ]
             assert finals and "interrupted" in finals[-1]["content"]["data"]["text/markdown"]
             opened = sum(1 for m in messages if m["msg_type"] == "comm_open")
             closed = sum(1 for m in messages if m["msg_type"] == "comm_close")

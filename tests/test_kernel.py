@@ -6,10 +6,9 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from tests.support import TEST_KEY, expected_answer
-from tests.kernel_helpers import gemini_kernel
-
 from gemini_magic.render import render_html
+from tests.kernel_helpers import gemini_kernel
+from tests.support import TEST_KEY, expected_answer
 
 pytestmark = pytest.mark.kernel
 
@@ -94,7 +93,9 @@ def test_the_quickstart_notebook_runs_offline_and_saves_the_answer_as_markdown(m
     nbformat.write(notebook, saved)
     reopened = nbformat.read(saved, as_version=4)
 
-    gemini_cells = [c for c in reopened.cells if c.cell_type == "code" and "gemini " in c.source and "load_ext" not in c.source]
+    gemini_cells = [
+        c for c in reopened.cells if c.cell_type == "code" and "gemini " in c.source and "load_ext" not in c.source
+    ]
     assert len(gemini_cells) == 2
     for cell in gemini_cells:
         outputs = [o for o in cell.outputs if o.output_type == "display_data"]
@@ -105,5 +106,7 @@ def test_the_quickstart_notebook_runs_offline_and_saves_the_answer_as_markdown(m
         assert "offline" in data["text/markdown"].lower()
         assert data["text/markdown"].lstrip().startswith("#")  # the demo answer's heading
         assert "```" in data["text/markdown"]
-    printed = "".join(o.get("text", "") for c in reopened.cells for o in c.get("outputs", []) if o.output_type == "stream")
+    printed = "".join(
+        o.get("text", "") for c in reopened.cells for o in c.get("outputs", []) if o.output_type == "stream"
+    )
     assert "characters" in printed and "STOP" in printed

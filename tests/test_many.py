@@ -300,7 +300,9 @@ def test_map_resumes_from_an_earlier_result(gemini_env, server):
     assert first["q"].error
     since = len(server.requests)
     second = gemini_magic.map("Say {item}", data, retries=0, progress=False, resume=first)
-    assert len(generate_requests(server, since)) == 1 and second["q"].finish_reason == "STOP" and second["p"] is first["p"]
+    assert (
+        len(generate_requests(server, since)) == 1 and second["q"].finish_reason == "STOP" and second["p"] is first["p"]
+    )
 
 
 def test_interrupt_keeps_finished_answers_and_running_again_finishes(mip, server):
@@ -408,9 +410,7 @@ def test_map_can_use_the_batch_api(gemini_env, quick_batches):
     ],
 )
 def test_mistakes_are_one_line_usage_errors_before_anything_is_sent(mip, server, line, cell, message):
-    mip.user_ns.update(
-        xs=["a"], d={"a": 1}, g=(x for x in "ab"), empty=[], df=pd.DataFrame({"word": ["sun"]})
-    )
+    mip.user_ns.update(xs=["a"], d={"a": 1}, g=(x for x in "ab"), empty=[], df=pd.DataFrame({"word": ["sun"]}))
     try:
         with pytest.raises(UsageError, match=message):
             each(mip, line, cell)
@@ -486,5 +486,7 @@ def test_map_returns_what_finished_when_interrupted(gemini_env, server, capsys):
     assert len(out) == 8 and 1 <= len(done) < 8 and all(r.interrupted for r in out if r not in done)
     assert "call map again with resume=<this result> to send only the rest" in capsys.readouterr().err
     since = len(server.requests)
-    again = gemini_magic.map("Number {item} [[offline latency=0.2]]", list(range(8)), concurrency=8, progress=False, resume=out)
+    again = gemini_magic.map(
+        "Number {item} [[offline latency=0.2]]", list(range(8)), concurrency=8, progress=False, resume=out
+    )
     assert len(generate_requests(server, since)) == 8 - len(done) and all(r.finish_reason == "STOP" for r in again)

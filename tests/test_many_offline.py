@@ -75,10 +75,12 @@ def test_an_unknown_model_or_an_empty_batch_is_refused(client, server):
 
 def test_latency_delays_each_answer_and_max_concurrent_counts_requests_in_flight(client, server):
     async def ask(n):
-        await asyncio.gather(*(
-            client.aio.models.generate_content(model="gemini-2.5-flash", contents=f"hi {i} [[offline latency=0.2]]")
-            for i in range(n)
-        ))
+        await asyncio.gather(
+            *(
+                client.aio.models.generate_content(model="gemini-2.5-flash", contents=f"hi {i} [[offline latency=0.2]]")
+                for i in range(n)
+            )
+        )
 
     started = time.perf_counter()
     asyncio.run(ask(5))

@@ -22,7 +22,9 @@ def explored(tmp_path_factory):
     saved = os.environ.get("GEMINI_MAGIC_OFFLINE")
     os.environ["GEMINI_MAGIC_OFFLINE"] = "1"  # the kernel inherits it, as with `make demo`
     try:
-        NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
+        NotebookClient(
+            notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
+        ).execute()
     finally:
         os.environ.pop("GEMINI_MAGIC_OFFLINE") if saved is None else os.environ.update(GEMINI_MAGIC_OFFLINE=saved)
     nbformat.validate(notebook)

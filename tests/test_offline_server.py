@@ -45,8 +45,10 @@ def stream(client, prompt, **config):
 def stream_until_error(client, prompt, **http_options):
     """Chunks received before the stream raised, and the exception."""
     if http_options:
-        client = genai.Client(api_key=KEY, http_options=types.HttpOptions(
-            base_url=client._api_client._http_options.base_url, **http_options))
+        client = genai.Client(
+            api_key=KEY,
+            http_options=types.HttpOptions(base_url=client._api_client._http_options.base_url, **http_options),
+        )
     received = []
     with pytest.raises(Exception) as info:
         for chunk in client.models.generate_content_stream(model=MODEL, contents=prompt):
@@ -58,8 +60,10 @@ def post_raw(server, prompt, action="generateContent"):
     """A plain urllib request, to see status, headers and body as sent."""
     body = json.dumps({"contents": [{"role": "user", "parts": [{"text": prompt}]}]}).encode()
     request = urllib.request.Request(
-        f"{server.url}/v1beta/models/{MODEL}:{action}", data=body,
-        headers={"Content-Type": "application/json", "x-goog-api-key": KEY})
+        f"{server.url}/v1beta/models/{MODEL}:{action}",
+        data=body,
+        headers={"Content-Type": "application/json", "x-goog-api-key": KEY},
+    )
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             return response.status, response.headers, response.read()
@@ -113,11 +117,12 @@ def test_max_output_tokens_cuts_the_answer_with_max_tokens(client):
 
 def test_json_mime_type_gets_a_small_json_object(client):
     answer = client.models.generate_content(
-        model=MODEL, contents="List three colours",
-        config=types.GenerateContentConfig(response_mime_type="application/json"))
+        model=MODEL,
+        contents="List three colours",
+        config=types.GenerateContentConfig(response_mime_type="application/json"),
+    )
 
-    assert json.loads(answer.text) == {
-        "demo": True, "offline": True, "model": MODEL, "prompt": "List three colours"}
+    assert json.loads(answer.text) == {"demo": True, "offline": True, "model": MODEL, "prompt": "List three colours"}
 
 
 def test_thoughts_come_first_as_thought_parts(client):
@@ -139,9 +144,13 @@ def test_include_thoughts_in_thinking_config_works_too(client):
 def test_models_list_and_get(client):
     names = [m.name for m in client.models.list()]
 
-    assert names[:5] == ["models/gemini-flash-latest", "models/gemini-3.8-flash",
-                         "models/gemini-3.5-flash", "models/gemini-2.5-flash",
-                         "models/gemini-2.5-pro"]
+    assert names[:5] == [
+        "models/gemini-flash-latest",
+        "models/gemini-3.8-flash",
+        "models/gemini-3.5-flash",
+        "models/gemini-2.5-flash",
+        "models/gemini-2.5-pro",
+    ]
     model = client.models.get(model="gemini-2.5-pro")
     assert model.display_name == "Gemini 2.5 Pro"
     assert "generateContent" in model.supported_actions
@@ -154,8 +163,7 @@ def test_count_tokens_is_a_rough_estimate(client):
 def test_any_api_version_prefix_is_accepted(server):
     status, _, body = post_raw(server, "hello")  # post_raw uses /v1beta/
 
-    assert status == 200 and "Offline demo answer" in json.loads(body)["candidates"][0][
-        "content"]["parts"][0]["text"]
+    assert status == 200 and "Offline demo answer" in json.loads(body)["candidates"][0]["content"]["parts"][0]["text"]
 
 
 def test_environment_variables_point_a_default_client_at_the_server(server, monkeypatch):
@@ -163,16 +171,14 @@ def test_environment_variables_point_a_default_client_at_the_server(server, monk
     monkeypatch.setenv("GEMINI_API_KEY", "anything")
     monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", server.url)
 
-    assert "Offline demo answer" in genai.Client().models.generate_content(
-        model=MODEL, contents="hi").text
+    assert "Offline demo answer" in genai.Client().models.generate_content(model=MODEL, contents="hi").text
 
 
 # -- what the SDK sent ----------------------------------------------------------
 
 
 def test_requests_are_recorded_as_sent_with_the_key_redacted(client, server):
-    stream(client, "Question?", system_instruction="Be brief.", temperature=0.2,
-           max_output_tokens=500)
+    stream(client, "Question?", system_instruction="Be brief.", temperature=0.2, max_output_tokens=500)
 
     (request,) = server.requests
     assert request.method == "POST"
@@ -203,15 +209,18 @@ def test_unknown_model_is_googles_404(client):
     assert info.value.message.startswith("models/xyz is not found for API version v1")
 
 
-@pytest.mark.parametrize("code, exc_type, status", [
-    (400, errors.ClientError, "INVALID_ARGUMENT"),
-    (401, errors.ClientError, "UNAUTHENTICATED"),
-    (403, errors.ClientError, "PERMISSION_DENIED"),
-    (404, errors.ClientError, "NOT_FOUND"),
-    (429, errors.ClientError, "RESOURCE_EXHAUSTED"),
-    (500, errors.ServerError, "INTERNAL"),
-    (503, errors.ServerError, "UNAVAILABLE"),
-])
+@pytest.mark.parametrize(
+    "code, exc_type, status",
+    [
+        (400, errors.ClientError, "INVALID_ARGUMENT"),
+        (401, errors.ClientError, "UNAUTHENTICATED"),
+        (403, errors.ClientError, "PERMISSION_DENIED"),
+        (404, errors.ClientError, "NOT_FOUND"),
+        (429, errors.ClientError, "RESOURCE_EXHAUSTED"),
+        (500, errors.ServerError, "INTERNAL"),
+        (503, errors.ServerError, "UNAVAILABLE"),
+    ],
+)
 def test_status_directive_raises_the_matching_sdk_error(client, code, exc_type, status):
     with pytest.raises(exc_type) as info:
         stream(client, f"hi [[offline status={code}]]")
@@ -236,17 +245,20 @@ def test_retry_after_adds_the_header(server):
     assert status == 429 and headers["Retry-After"] == "7"
     error = json.loads(body)["error"]
     assert error["status"] == "RESOURCE_EXHAUSTED"
-    assert {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "7s"} in error[
-        "details"]
+    assert {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "7s"} in error["details"]
 
 
 def test_fail_times_fails_first_then_sdk_retry_succeeds(server):
-    retrying = genai.Client(api_key=KEY, http_options=types.HttpOptions(
-        base_url=server.url,
-        retry_options=types.HttpRetryOptions(attempts=2, initial_delay=0.01, jitter=0)))
+    retrying = genai.Client(
+        api_key=KEY,
+        http_options=types.HttpOptions(
+            base_url=server.url, retry_options=types.HttpRetryOptions(attempts=2, initial_delay=0.01, jitter=0)
+        ),
+    )
 
     answer = retrying.models.generate_content(
-        model=MODEL, contents="[[offline status=503 fail_times=1 tag=retry-test]]")
+        model=MODEL, contents="[[offline status=503 fail_times=1 tag=retry-test]]"
+    )
 
     assert "Offline demo answer" in answer.text
     assert len(server.requests) == 2
@@ -295,8 +307,7 @@ def test_finish_safety_stops_after_n_chunks(client):
     assert [c.text is not None for c in chunks] == [True] * 4 + [False]
     final = chunks[-1].candidates[0]
     assert final.finish_reason == types.FinishReason.SAFETY
-    assert any(r.blocked and r.probability == types.HarmProbability.HIGH
-               for r in final.safety_ratings)
+    assert any(r.blocked and r.probability == types.HarmProbability.HIGH for r in final.safety_ratings)
     assert chunks[-1].usage_metadata.candidates_token_count > 0
 
 
@@ -320,8 +331,7 @@ def test_error_event_mid_stream_raises_api_error(client):
 
 
 def test_stall_longer_than_the_timeout_raises_read_timeout(client):
-    received, exc = stream_until_error(
-        client, "[[offline stall_after=2 stall=1 tag=timeout]]", timeout=200)  # ms
+    received, exc = stream_until_error(client, "[[offline stall_after=2 stall=1 tag=timeout]]", timeout=200)  # ms
 
     assert len(received) == 2
     assert type(exc).__name__ == "ReadTimeout"

@@ -35,7 +35,12 @@ def test_the_table_says_when_and_where_its_prices_come_from():
 
 def test_costs_are_shown_with_enough_digits_to_see_them():
     assert [pricing.dollars(v) for v in (None, 0, 0.0000309, 0.0123, 12.5)] == [
-        "no price", "$0", "$0.0000309", "$0.0123", "$12.50"]
+        "no price",
+        "$0",
+        "$0.0000309",
+        "$0.0123",
+        "$12.50",
+    ]
 
 
 def test_text_from_a_server_or_a_record_is_inert_in_markdown_and_html():
@@ -58,8 +63,11 @@ def test_a_hostile_model_name_in_a_record_file_stays_inert(bare_ip, server, tmp_
     magics = bare_ip.magics_manager.registry["GeminiMagics"]
     request = magics.request(prompt="Hi", parts=("Hi",))
     hostile = "[x](javascript:alert(1))<script>alert(1)</script>"
-    open_store(path).put(recording_key(request), summary(request),
-                         GeminiResponse("Fine.", model=hostile, usage=Usage(1, 2, 0, 3), finish_reason="STOP"))
+    open_store(path).put(
+        recording_key(request),
+        summary(request),
+        GeminiResponse("Fine.", model=hostile, usage=Usage(1, 2, 0, 3), finish_reason="STOP"),
+    )
     try:
         with capture_output():
             bare_ip.run_cell_magic("gemini", "", "Hi")

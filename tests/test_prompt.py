@@ -46,7 +46,7 @@ def test_names_attributes_and_keys_are_filled_in():
         "nothing is evaluated: {x.bit_length()} {x + 1}",
         "a lone brace { or } and {} and {  }",
         "code: `print(f'{undefined}')` inline",
-        "```python\nprint(f\"{undefined} {x}\")\nd = {x}\n```\n",
+        '```python\nprint(f"{undefined} {x}")\nd = {x}\n```\n',
         "~~~\n{undefined}\n~~~",
     ],
 )

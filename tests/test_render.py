@@ -10,8 +10,34 @@ from hypothesis import strategies as st
 from gemini_magic.render import IncrementalRenderer, inert_markdown, render_html
 
 MARKDOWN_TAGS = {
-    "p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "pre", "code", "blockquote", "em",
-    "strong", "a", "table", "thead", "tbody", "tr", "th", "td", "hr", "br", "del", "sup", "sub", "img",
+    "p",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "ul",
+    "ol",
+    "li",
+    "pre",
+    "code",
+    "blockquote",
+    "em",
+    "strong",
+    "a",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "hr",
+    "br",
+    "del",
+    "sup",
+    "sub",
+    "img",
 }
 
 
@@ -152,7 +178,10 @@ def test_html_in_a_fenced_block_is_displayed_as_code():
 
 
 def test_html_in_an_indented_block_is_displayed_as_code():
-    assert render_html("Example:\n\n    <b>bold</b>") == "<p>Example:</p>\n<pre><code>&lt;b&gt;bold&lt;/b&gt;\n</code></pre>"
+    assert (
+        render_html("Example:\n\n    <b>bold</b>")
+        == "<p>Example:</p>\n<pre><code>&lt;b&gt;bold&lt;/b&gt;\n</code></pre>"
+    )
 
 
 def test_inline_code_with_html_is_shown_literally():
@@ -162,7 +191,7 @@ def test_inline_code_with_html_is_shown_literally():
 
 def test_unclosed_fence_is_code_to_the_end():
     assert render_html("```python\nprint('<b>')") == (
-        '<pre><code class="language-python">print(\'&lt;b&gt;\')\n</code></pre>'
+        "<pre><code class=\"language-python\">print('&lt;b&gt;')\n</code></pre>"
     )
 
 
@@ -213,19 +242,58 @@ def test_line_endings_do_not_matter():
 # --------------------------------------------------------------------------- streaming
 
 PIECES = [
-    "# Head", "## Sub", "- item", "* star item", "1. item", "2) item", "  - nested", "    indented",
-    "        deeper", "```python", "```", "````", "~~~", "  ```", "    ```js", "| a | b |", "|---|:-:|",
-    "> quote", "> ```", "", "", "", "   ", "\t", "\tcode", "text with *em* and `code`", "`a <b> c`",
-    "``x`` and `` ` ``", "[l](http://x)", "[l](http://x", "![img](http://x/i.png)", "[id]: http://x",
-    "[id]", "[t][id]", "- [ ] task", "[x]: javascript:y", "<b>raw</b>", "<https://x.org>", "a < b & c",
-    "é漢字😀", "\u00a0", "---", "===", "plain words", "\\[not a link]", "tab\there",
+    "# Head",
+    "## Sub",
+    "- item",
+    "* star item",
+    "1. item",
+    "2) item",
+    "  - nested",
+    "    indented",
+    "        deeper",
+    "```python",
+    "```",
+    "````",
+    "~~~",
+    "  ```",
+    "    ```js",
+    "| a | b |",
+    "|---|:-:|",
+    "> quote",
+    "> ```",
+    "",
+    "",
+    "",
+    "   ",
+    "\t",
+    "\tcode",
+    "text with *em* and `code`",
+    "`a <b> c`",
+    "``x`` and `` ` ``",
+    "[l](http://x)",
+    "[l](http://x",
+    "![img](http://x/i.png)",
+    "[id]: http://x",
+    "[id]",
+    "[t][id]",
+    "- [ ] task",
+    "[x]: javascript:y",
+    "<b>raw</b>",
+    "<https://x.org>",
+    "a < b & c",
+    "é漢字😀",
+    "\u00a0",
+    "---",
+    "===",
+    "plain words",
+    "\\[not a link]",
+    "tab\there",
 ]
 
 
 @st.composite
 def markdownish(draw):
-    lines = draw(st.lists(
-        st.lists(st.sampled_from(PIECES), min_size=1, max_size=3).map(" ".join), max_size=25))
+    lines = draw(st.lists(st.lists(st.sampled_from(PIECES), min_size=1, max_size=3).map(" ".join), max_size=25))
     newline = draw(st.sampled_from(["\n", "\r\n", "\r"]))
     return newline.join(lines) + draw(st.sampled_from(["", newline]))
 
@@ -272,10 +340,52 @@ def test_streaming_gives_the_one_shot_html(case, allow_images, poll_every):
 # --------------------------------------------------------------------------- inert without a sanitizer
 
 NASTY = [
-    "<", ">", "`", "``", "```", "~~~", "[", "]", "(", ")", "![", "](", "]:", "\\", ":", "!", "*", "_", "|",
-    '"', "'", "&", "&#x09;", "&#106;", "&colon;", "&lt;", "javascript", "JaVa", "script", "data", "vbscript",
-    "b", "img src=x onerror=alert(1)", "http://x", "https://x/y", "mailto:m", " ", "\t", "\n", "\n\n",
-    "\n> ", "\n- ", "\n1) ", "\n    ", "\n  ", "x",
+    "<",
+    ">",
+    "`",
+    "``",
+    "```",
+    "~~~",
+    "[",
+    "]",
+    "(",
+    ")",
+    "![",
+    "](",
+    "]:",
+    "\\",
+    ":",
+    "!",
+    "*",
+    "_",
+    "|",
+    '"',
+    "'",
+    "&",
+    "&#x09;",
+    "&#106;",
+    "&colon;",
+    "&lt;",
+    "javascript",
+    "JaVa",
+    "script",
+    "data",
+    "vbscript",
+    "b",
+    "img src=x onerror=alert(1)",
+    "http://x",
+    "https://x/y",
+    "mailto:m",
+    " ",
+    "\t",
+    "\n",
+    "\n\n",
+    "\n> ",
+    "\n- ",
+    "\n1) ",
+    "\n    ",
+    "\n  ",
+    "x",
 ]
 
 SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
@@ -354,11 +464,13 @@ def test_finished_blocks_are_frozen_while_streaming():
     renderer = IncrementalRenderer()
     frozen = []
     for i in range(0, len(text), 7):
-        renderer.feed(text[i:i + 7])
+        renderer.feed(text[i : i + 7])
         frozen.append(renderer.take_frozen())
     assert sum(piece.count("<p>") for piece in frozen) == 19  # all but the last paragraph
-    assert renderer.tail_html() == "\n<p>Paragraph 19 with <em>some</em> words and a " \
+    assert (
+        renderer.tail_html() == "\n<p>Paragraph 19 with <em>some</em> words and a "
         '<a href="https://x.org/19" rel="noopener noreferrer nofollow">link</a>.</p>'
+    )
     renderer.finish()
     assert "".join(frozen) + renderer.tail_html() == render_html(text)
 

@@ -12,10 +12,11 @@ import time
 from pathlib import Path
 
 import pytest
-from gemini_magic.output.escape import shown as read  # what a reader sees of escaped text
-from tests.support import TEST_KEY
 from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
+
+from gemini_magic.output.escape import shown as read  # what a reader sees of escaped text
+from tests.support import TEST_KEY
 
 PROMPT = "Explain what a p-value is, for a first-year student."
 
@@ -66,8 +67,14 @@ def test_a_recorded_answer_replays_at_once_and_sends_nothing(replaying, server):
 
 def test_any_change_to_the_request_asks_gemini_again(replaying, server):
     ask(replaying)
-    for line, cell in [("-t 0.3", PROMPT), ("-m gemini-2.5-pro", PROMPT), ("", PROMPT + " "),
-                       ('-s "Be terse."', PROMPT), ("--max-tokens 50", PROMPT), ("-f json", PROMPT)]:
+    for line, cell in [
+        ("-t 0.3", PROMPT),
+        ("-m gemini-2.5-pro", PROMPT),
+        ("", PROMPT + " "),
+        ('-s "Be terse."', PROMPT),
+        ("--max-tokens 50", PROMPT),
+        ("-f json", PROMPT),
+    ]:
         before = len(generations(server))
         ask(replaying, line, cell)
         assert len(generations(server)) == before + 1, line
@@ -231,8 +238,9 @@ def test_a_replayed_answer_can_stream_at_a_set_pace(replaying, server, record_fi
 def test_a_dry_run_sends_no_generate_request_and_says_what_it_would(ip, server):
     ip.user_ns["city"] = "Lyon"
     with capture_output() as captured:
-        ip.run_cell_magic("gemini", '--dry-run -t 0.2 --max-tokens 200 -s "Be terse." --search',
-                          "Describe {city} in one line.")
+        ip.run_cell_magic(
+            "gemini", '--dry-run -t 0.2 --max-tokens 200 -s "Be terse." --search', "Describe {city} in one line."
+        )
     assert generations(server) == []
     assert [r.path.rsplit(":", 1)[1] for r in server.requests] == ["countTokens"]
     dry = ip.user_ns["_gemini_dry_run"]
@@ -331,11 +339,14 @@ def test_the_record_file_is_inspected_from_the_command_line(replaying, server, r
     close_stores()
 
     def cli(*args):
-        return subprocess.run([sys.executable, "-m", "gemini_magic.replay", *args], capture_output=True, text=True,
-                              check=False)
+        return subprocess.run(
+            [sys.executable, "-m", "gemini_magic.replay", *args], capture_output=True, text=True, check=False
+        )
 
     listed = cli("list", record_file)
-    assert listed.returncode == 0 and "1 recorded answer in" in listed.stdout and "Explain what a p-value" in listed.stdout
+    assert (
+        listed.returncode == 0 and "1 recorded answer in" in listed.stdout and "Explain what a p-value" in listed.stdout
+    )
     key = listed.stdout.splitlines()[1].split()[0]
     shown = cli("show", record_file, key)
     assert shown.returncode == 0 and answer.text in shown.stdout and PROMPT in shown.stdout
@@ -368,12 +379,16 @@ def test_the_command_line_shows_record_text_without_terminal_escapes(tmp_path):
     path = str(tmp_path / "escapes.gemini.sqlite")
     store = Store(path)
     request = Request(prompt="Hi", model="gemini-2.5-flash", parts=("Hi \x1b]0;owned\x07",))
-    store.put(recording_key(request), summary(request),
-              GeminiResponse("Red \x1b[31mtext\x1b[0m", model="gemini-2.5-flash", finish_reason="STOP"))
+    store.put(
+        recording_key(request),
+        summary(request),
+        GeminiResponse("Red \x1b[31mtext\x1b[0m", model="gemini-2.5-flash", finish_reason="STOP"),
+    )
     store.close()
     for command in (["list", path], ["show", path, recording_key(request)[:8]]):
-        shown = subprocess.run([sys.executable, "-m", "gemini_magic.replay", *command], capture_output=True,
-                               text=True, check=True).stdout
+        shown = subprocess.run(
+            [sys.executable, "-m", "gemini_magic.replay", *command], capture_output=True, text=True, check=True
+        ).stdout
         assert "\x1b" not in shown and "\x07" not in shown
     assert "Red �[31mtext" in shown
 

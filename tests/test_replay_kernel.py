@@ -3,9 +3,10 @@ Gemini server, then the server stopped, the kernel restarted with no key, and th
 run with ``replay = "only"``: the same answers, and not one request."""
 
 import pytest
+
 from gemini_magic.output.escape import shown as read  # what a reader sees of escaped text
-from tests.support import TEST_KEY
 from tests.kernel_helpers import gemini_kernel, kernel_env, running_kernel
+from tests.support import TEST_KEY
 
 pytestmark = pytest.mark.kernel
 

@@ -16,8 +16,9 @@ from gemini_magic.replay import recording_key
 images = st.builds(Image, st.sampled_from(["image/png", "image/jpeg"]), st.binary(min_size=1, max_size=64))
 parts = st.lists(st.one_of(st.text(max_size=40), images), min_size=1, max_size=4).map(tuple)
 turns = st.lists(st.tuples(st.sampled_from(["user", "model"]), parts), max_size=3).map(tuple)
-schemas = st.none() | st.dictionaries(st.text(max_size=5), st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
-                                      max_size=3)
+schemas = st.none() | st.dictionaries(
+    st.text(max_size=5), st.integers() | st.floats(allow_nan=False) | st.text(max_size=5), max_size=3
+)
 
 FIELDS = {
     "model": st.from_regex(r"gemini-[a-z0-9.-]{1,12}", fullmatch=True),
@@ -93,8 +94,13 @@ ROOT = str(__import__("pathlib").Path(__file__).resolve().parents[1])
 
 
 def keys_in_a_new_process(seed: str) -> list[str]:
-    run = subprocess.run([sys.executable, "-c", SAMPLE], capture_output=True, text=True, check=True,
-                         env={"PYTHONHASHSEED": seed, "PATH": "/usr/bin:/bin", "PYTHONPATH": ROOT})
+    run = subprocess.run(
+        [sys.executable, "-c", SAMPLE],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONHASHSEED": seed, "PATH": "/usr/bin:/bin", "PYTHONPATH": ROOT},
+    )
     return run.stdout.split()
 
 
@@ -102,6 +108,6 @@ def test_the_same_request_gives_the_same_key_in_every_process():
     first, second = keys_in_a_new_process("1"), keys_in_a_new_process("2")
     assert first == second and len(first) == 2 and first[0] != first[1]
     namespace: dict = {}
-    exec(SAMPLE.replace("print(", "keys = ("), namespace)  # noqa: S102 - and in this process
+    exec(SAMPLE.replace("print(", "keys = ("), namespace)
     assert namespace["keys"].split() == first
     assert first == PINNED_KEYS

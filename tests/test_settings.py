@@ -25,8 +25,13 @@ def test_a_setting_out_of_range_is_refused_when_it_is_set(ip, caplog):
 
 @pytest.mark.parametrize(
     "name, value, reason",
-    [("concurrency", 0, "between 1 and 100"), ("timeout", -1.0, "positive number of seconds"),
-     ("model", "a/b", "not a Gemini model name"), ("max_chars", 0, "positive"), ("retries", 99, "between 0 and 20")],
+    [
+        ("concurrency", 0, "between 1 and 100"),
+        ("timeout", -1.0, "positive number of seconds"),
+        ("model", "a/b", "not a Gemini model name"),
+        ("max_chars", 0, "positive"),
+        ("retries", 99, "between 0 and 20"),
+    ],
 )
 def test_every_checked_setting_says_why(name, value, reason):
     with pytest.raises(Exception, match=reason):
@@ -81,7 +86,9 @@ def test_each_answers_carry_citations_and_thoughts_like_a_single_prompt(ip, serv
 def test_collecting_a_failed_batch_job_by_name_fails_in_one_line(ip, quick_batches):
     from gemini_magic.client import Connection, Request, submit_batch
 
-    job = submit_batch([Request(prompt="x [[offline job=FAILED]]", model="gemini-2.5-flash", connection=Connection())], [0])
+    job = submit_batch(
+        [Request(prompt="x [[offline job=FAILED]]", model="gemini-2.5-flash", connection=Connection())], [0]
+    )
     with capture_output(), pytest.raises(UsageError, match="ended FAILED with no answers"):
         ip.run_line_magic("gemini", f"--batch-job {job.name} --out got")
     assert "got" not in ip.user_ns
@@ -93,8 +100,9 @@ def test_every_reader_of_a_finished_offline_batch_job_sees_the_same_answers(gemi
     from gemini_magic.client import Connection, Request, get_batch, submit_batch
 
     prompts = [f"item {i} [[offline fail_times=1 tag=race{i}]]" for i in range(8)]
-    job = submit_batch([Request(prompt=p, model="gemini-2.5-flash", connection=Connection()) for p in prompts],
-                       list(range(8)))
+    job = submit_batch(
+        [Request(prompt=p, model="gemini-2.5-flash", connection=Connection()) for p in prompts], list(range(8))
+    )
     time.sleep(quick_batches.batch_seconds + 0.2)
     seen = []
 

@@ -22,10 +22,12 @@ def free_port() -> int:
 
 
 def test_voila_shows_the_whole_answer_clean(tmp_path):
-    notebook = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("%load_ext gemini_magic"),
-        nbformat.v4.new_code_cell("%%gemini --offline\nA list. [[offline chunks=30 chunk_chars=20 delay=0.02]]"),
-    ])
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell("%load_ext gemini_magic"),
+            nbformat.v4.new_code_cell("%%gemini --offline\nA list. [[offline chunks=30 chunk_chars=20 delay=0.02]]"),
+        ]
+    )
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(notebook, tmp_path / "answer.ipynb")
     port = free_port()
@@ -33,7 +35,10 @@ def test_voila_shows_the_whole_answer_clean(tmp_path):
     env.update(JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
     voila = subprocess.Popen(
         [sys.executable, "-m", "voila", "answer.ipynb", "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1"],
-        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 90

@@ -20,12 +20,21 @@ message a user can act on.
 from .aio import answer_async
 from .batch import BatchJob, get_batch, submit_batch
 from .chunks import Delta
-from .count import count_tokens
 from .connection import Connection, forget_clients, get_client
+from .count import count_tokens
 from .request import Request
 from .stream import stream_answer
 
 __all__ = [
-    "BatchJob", "Connection", "Delta", "Request", "answer_async", "count_tokens", "forget_clients", "get_batch", "get_client",
-    "stream_answer", "submit_batch",
+    "BatchJob",
+    "Connection",
+    "Delta",
+    "Request",
+    "answer_async",
+    "count_tokens",
+    "forget_clients",
+    "get_batch",
+    "get_client",
+    "stream_answer",
+    "submit_batch",
 ]

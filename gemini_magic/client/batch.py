@@ -60,10 +60,22 @@ def get_batch(connection: Connection, name: str) -> BatchJob:
 
 
 # The job states Google documents; "done" ones end the wait.
-ACTIVE_STATES = ("JOB_STATE_UNSPECIFIED", "JOB_STATE_QUEUED", "JOB_STATE_PENDING", "JOB_STATE_RUNNING",
-                 "JOB_STATE_CANCELLING", "JOB_STATE_UPDATING", "JOB_STATE_PAUSED")
-KNOWN_STATES = ACTIVE_STATES + ("JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED", "JOB_STATE_CANCELLED",
-                                "JOB_STATE_EXPIRED", "JOB_STATE_PARTIALLY_SUCCEEDED")
+ACTIVE_STATES = (
+    "JOB_STATE_UNSPECIFIED",
+    "JOB_STATE_QUEUED",
+    "JOB_STATE_PENDING",
+    "JOB_STATE_RUNNING",
+    "JOB_STATE_CANCELLING",
+    "JOB_STATE_UPDATING",
+    "JOB_STATE_PAUSED",
+)
+KNOWN_STATES = ACTIVE_STATES + (
+    "JOB_STATE_SUCCEEDED",
+    "JOB_STATE_FAILED",
+    "JOB_STATE_CANCELLED",
+    "JOB_STATE_EXPIRED",
+    "JOB_STATE_PARTIALLY_SUCCEEDED",
+)
 
 
 def batch_job_of(job, request: Request) -> BatchJob:

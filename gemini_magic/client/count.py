@@ -16,6 +16,6 @@ def count_tokens(request: Request) -> int:
         contents = [{"role": "user", "parts": [{"text": request.system}]}] + contents
     try:
         result = client.models.count_tokens(model=request.model, contents=contents)
-    except Exception as error:  # noqa: BLE001 - every SDK failure becomes one GeminiError
+    except Exception as error:
         raise describe_error(error, request) from None
     return result.total_tokens or 0

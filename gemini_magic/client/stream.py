@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Callable, Generator, Optional
+from collections.abc import Callable, Generator
+from typing import Optional
 
 from .chunks import Delta, chunk_delta
 from .connection import get_client

@@ -20,7 +20,8 @@ import sys
 import time
 import warnings
 import zlib
-from typing import Any, AsyncIterator, Iterator, Optional
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, Optional
 
 from ..errors import ProtocolError, TimeoutError_
 from ..secrets import redact
@@ -111,7 +112,7 @@ def _inflated(data: bytes, inflate) -> Iterator[bytes]:
         piece = inflate.decompress(tail, PIECE)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _stream_classes(package_name: str) -> tuple[type, type]:
     """Guarded body streams for the HTTP package the SDK chose (httpx or httpx2), which
     checks that a body stream is one of its own."""

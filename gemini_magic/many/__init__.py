@@ -28,8 +28,8 @@ and ``entry`` (the entry points: the magic's ``run_magic``, ``map`` and
 ``collect_job``).
 """
 
+from ..errors import ManyError
 from .engine import shutdown
 from .entry import collect_job, map, run_magic
-from ..errors import ManyError
 
 __all__ = ["map", "run_magic", "collect_job", "shutdown", "ManyError"]

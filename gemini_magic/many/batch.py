@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
-from typing import Callable, Optional
+from collections.abc import Callable
+from typing import Optional
 
 from ..answer import build_response
-from ..errors import GeminiError
-from ..response import GeminiResponse
-from ..errors import ManyError
+from ..errors import GeminiError, ManyError
 from ..pricing import usage_cost
+from ..response import GeminiResponse
 from .items import Items, Template, fingerprint
 from .results import (
     JOB_ATTRIBUTE,
@@ -25,8 +25,17 @@ from .results import (
 BATCH_INLINE_LIMIT = 20_000_000  # bytes: the Gemini API's cap on an inlined batch
 
 
-def run_batch(items: Items, template: Template, results: list, todo, *, display_name: str,
-              store: Callable[[list], None] = lambda results: None, status=None, poll: float = 30.0) -> Outcome:
+def run_batch(
+    items: Items,
+    template: Template,
+    results: list,
+    todo,
+    *,
+    display_name: str,
+    store: Callable[[list], None] = lambda results: None,
+    status=None,
+    poll: float = 30.0,
+) -> Outcome:
     """Collect the jobs earlier placeholders wait for, then submit one job for the rest.
 
     ``store`` is called with the results as soon as a job is submitted (placeholders
@@ -113,12 +122,18 @@ def collect(job, items: Optional[Items], results: list, indices: list, model: st
     """Put a finished job's answers in place (by the index each request was sent with)."""
     if job.answers is None:
         for i in indices:
-            results[i] = failed_response(model, f"The Gemini batch job {job.name} ended {job.state.removeprefix('JOB_STATE_')}: no answers.")
+            results[i] = failed_response(
+                model, f"The Gemini batch job {job.name} ended {job.state.removeprefix('JOB_STATE_')}: no answers."
+            )
         return
     wanted = set(indices)
     got = set()
     for position, (key, answer) in enumerate(job.answers):
-        i = int(key) if key is not None and str(key).isdigit() else (indices[position] if position < len(indices) else None)
+        i = (
+            int(key)
+            if key is not None and str(key).isdigit()
+            else (indices[position] if position < len(indices) else None)
+        )
         if i is None or i not in wanted:
             continue
         earlier = results[i]

@@ -25,7 +25,6 @@ from .results import (
     with_key,
 )
 
-
 _loop: Optional[asyncio.AbstractEventLoop] = None
 _loop_lock = threading.Lock()
 
@@ -104,13 +103,17 @@ class Engine:
             try:
                 delta = await answer_async(
                     request,
-                    before_attempt=(lambda: self.limiter.acquire(estimate)) if self.limiter else None,
+                    before_attempt=(lambda cost=estimate: self.limiter.acquire(cost)) if self.limiter else None,
                     on_retry=self._retrying,
                 )
-                response = self.template.finish(build_response(
-                    [delta], model=request.model, elapsed=time.perf_counter() - started,
-                    max_chars=request.connection.max_answer_chars,
-                ))
+                response = self.template.finish(
+                    build_response(
+                        [delta],
+                        model=request.model,
+                        elapsed=time.perf_counter() - started,
+                        max_chars=request.connection.max_answer_chars,
+                    )
+                )
             except GeminiError as error:
                 response = failed_response(request.model, str(error), time.perf_counter() - started)
                 if error.fatal and self.fatal is None:  # every other item would fail the same way
@@ -131,8 +134,9 @@ class Engine:
         self.counts.retries += 1
 
 
-def run_concurrent(items: Items, template: Template, results: list, todo, *, concurrency: int,
-                   rpm=None, tpm=None, progress=None) -> Outcome:
+def run_concurrent(
+    items: Items, template: Template, results: list, todo, *, concurrency: int, rpm=None, tpm=None, progress=None
+) -> Outcome:
     """Run ``todo`` on the background loop; this thread waits, draws progress, takes Ctrl-C."""
     counts = Counts(total=items.n, reused=sum(1 for r in results if is_finished(r)))
     limiter = RateLimiter(rpm, tpm) if (rpm or tpm) else None

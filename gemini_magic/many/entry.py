@@ -1,6 +1,5 @@
 """Many prompts at once, the entry points: the magic's ``run_magic``, ``map`` and ``collect_job``."""
 
-
 from __future__ import annotations
 
 import sys
@@ -62,9 +61,14 @@ def run_magic(magics, cmd, request_for) -> None:
         outcome = collect_job(base, job_name, items, previous, status=display, poll=settings.batch_poll)
     else:
         template = Template(
-            cmd.prompt, base, user_ns,
-            limits={"max_chars": settings.max_chars, "max_rows": settings.max_rows,
-                    "max_file_bytes": settings.max_file_bytes},
+            cmd.prompt,
+            base,
+            user_ns,
+            limits={
+                "max_chars": settings.max_chars,
+                "max_rows": settings.max_rows,
+                "max_file_bytes": settings.max_file_bytes,
+            },
             prefix=tuple(part for part in base.parts if not isinstance(part, str)),  # --image
             format=cell.plan.format,
             replay=replay,
@@ -76,20 +80,31 @@ def run_magic(magics, cmd, request_for) -> None:
 
             sample = [template.request(items, i) for i in range(min(SAMPLE, items.n))]
             recorded = sum(replay.has(template.request(items, i)) for i in range(items.n)) if replay else None
-            return show(magics.shell, dry_run(settings, sample, total=items.n, batch=options.batch,
-                                              recorded=recorded))
+            return show(magics.shell, dry_run(settings, sample, total=items.n, batch=options.batch, recorded=recorded))
         results, todo = plan(items, template, previous_results(previous, items))
         if options.batch:
             display = BatchStatus(widget=widget, count=len(todo))
             outcome = run_batch(
-                items, template, results, todo, display_name=f"gemini_magic --each {options.each}",
-                store=store, status=display, poll=settings.batch_poll,
+                items,
+                template,
+                results,
+                todo,
+                display_name=f"gemini_magic --each {options.each}",
+                store=store,
+                status=display,
+                poll=settings.batch_poll,
             )
         else:
             display = Progress(items.n, label="gemini", widget=widget, done=items.n - len(todo))
             outcome = run_concurrent(
-                items, template, results, todo, concurrency=settings.concurrency, rpm=settings.rpm,
-                tpm=settings.tpm, progress=display,
+                items,
+                template,
+                results,
+                todo,
+                concurrency=settings.concurrency,
+                rpm=settings.rpm,
+                tpm=settings.tpm,
+                progress=display,
             )
     if outcome.results is not None:
         store(outcome.results)
@@ -111,7 +126,9 @@ def _each(name: str, user_ns: dict) -> Items:
     return Items(user_ns[name], name=name)
 
 
-def collect_job(base: Request, name: str, items: Optional[Items], previous, *, status=None, poll: float = 30.0) -> Outcome:
+def collect_job(
+    base: Request, name: str, items: Optional[Items], previous, *, status=None, poll: float = 30.0
+) -> Outcome:
     """``--batch-job``: wait for a job and put its answers in place (by the index each was sent with)."""
     started = time.perf_counter()
     job = wait_for_job(base.connection, name, status=status, poll=poll)
@@ -136,7 +153,7 @@ def collect_job(base: Request, name: str, items: Optional[Items], previous, *, s
     return Outcome(results, counts, time.perf_counter() - started, job=name, job_state=job.state)
 
 
-def map(  # noqa: A001 - gemini_magic.map shadows the builtin on purpose
+def map(
     template: str,
     data: Any,
     *,
@@ -178,8 +195,17 @@ def map(  # noqa: A001 - gemini_magic.map shadows the builtin on purpose
     if not isinstance(template, str) or not template.strip():
         raise ManyError("template: give the prompt as a non-empty string, with {item} or column names in it")
     settings = settings_module.current().derive(
-        model=model, system=system, temperature=temperature, max_tokens=max_tokens, concurrency=concurrency,
-        rpm=rpm, tpm=tpm, offline=offline, retries=retries, timeout=timeout, replay=replay,
+        model=model,
+        system=system,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        concurrency=concurrency,
+        rpm=rpm,
+        tpm=tpm,
+        offline=offline,
+        retries=retries,
+        timeout=timeout,
+        replay=replay,
     )
     items = Items(data)
     base = settings.request(prompt="")
@@ -188,22 +214,45 @@ def map(  # noqa: A001 - gemini_magic.map shadows the builtin on purpose
     replay_run = Replay.for_settings(settings, settings.replay, _namespace())
     if replay_run is None or replay_run.sends:
         base.connection.check()
-    plan_template = Template(template, base, namespace or {}, limits={
-        "max_chars": settings.max_chars, "max_rows": settings.max_rows, "max_file_bytes": settings.max_file_bytes},
-        replay=replay_run)
+    plan_template = Template(
+        template,
+        base,
+        namespace or {},
+        limits={
+            "max_chars": settings.max_chars,
+            "max_rows": settings.max_rows,
+            "max_file_bytes": settings.max_file_bytes,
+        },
+        replay=replay_run,
+    )
     plan_template.check(items)
     results, todo = plan(items, plan_template, previous_results(resume, items))
     widget = _in_kernel()
     if batch:
         status = BatchStatus(widget=widget, count=len(todo), stream=sys.stderr) if progress else None
-        outcome = run_batch(items, plan_template, results, todo, display_name="gemini_magic.map",
-                            status=status, poll=settings.batch_poll)
+        outcome = run_batch(
+            items,
+            plan_template,
+            results,
+            todo,
+            display_name="gemini_magic.map",
+            status=status,
+            poll=settings.batch_poll,
+        )
         if status is not None and widget:
             status.finish(outcome.counts, summary(outcome, [], label=items.label))
     else:
         bar = Progress(items.n, label="gemini", widget=widget, done=items.n - len(todo)) if progress else None
-        outcome = run_concurrent(items, plan_template, results, todo, concurrency=settings.concurrency,
-                                 rpm=settings.rpm, tpm=settings.tpm, progress=bar)
+        outcome = run_concurrent(
+            items,
+            plan_template,
+            results,
+            todo,
+            concurrency=settings.concurrency,
+            rpm=settings.rpm,
+            tpm=settings.tpm,
+            progress=bar,
+        )
         if bar is not None:
             bar.finish(outcome.counts, summary(outcome, [], label=items.label) if widget else None)
     if replay_run is not None:

@@ -21,7 +21,6 @@ from ..prompt import pandas_kind
 from ..response import GeminiResponse
 
 
-
 class Items:
     """The data a template runs over, and what each item offers the template."""
 

@@ -13,8 +13,8 @@ import time
 from collections.abc import Sequence
 from typing import Any, Optional
 
-from ..prompt import pandas_kind
 from ..answer import build_response
+from ..prompt import pandas_kind
 from ..response import PENDING, GeminiResponse
 from .items import Items, Template, fingerprint
 

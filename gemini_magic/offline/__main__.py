@@ -16,14 +16,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="port (default: a free one)")
-    parser.add_argument("--delay", type=float, default=0.03,
-                        help="seconds between streamed chunks (default 0.03)")
-    parser.add_argument("--latency", type=float, default=0.0,
-                        help="seconds to wait before each answer (default 0)")
+    parser.add_argument("--delay", type=float, default=0.03, help="seconds between streamed chunks (default 0.03)")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds to wait before each answer (default 0)")
     parser.add_argument("--verbose", action="store_true", help="log each request")
     args = parser.parse_args(argv)
-    server = OfflineGemini(args.host, args.port, delay=args.delay, verbose=args.verbose,
-                           latency=args.latency).start()
+    server = OfflineGemini(args.host, args.port, delay=args.delay, verbose=args.verbose, latency=args.latency).start()
     print(f"Offline Gemini demo server (answers are demo text, not Gemini) on {server.url}")
     print("Point google-genai and %%gemini at it with:\n")
     print(f"    export GOOGLE_GEMINI_BASE_URL={server.url} GEMINI_API_KEY=anything\n")

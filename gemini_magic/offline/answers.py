@@ -69,14 +69,12 @@ _FILLER_BLOCKS = (
     "ai.google.dev/gemini-api/docs)\n\n",
     "```python\ndef step_{n}(values):\n    total = sum(v * {n} for v in values)\n"
     "    return total / max(len(values), 1)\n```\n\n",
-    "| step | square | note |\n|-----:|-------:|------|\n| {n} | {sq} | fine |\n"
-    "| {n1} | {sq1} | also fine |\n\n",
+    "| step | square | note |\n|-----:|-------:|------|\n| {n} | {sq} | fine |\n| {n1} | {sq1} | also fine |\n\n",
     "1. Read the question.\n2. Think it through.\n3. Answer in Markdown.\n\n",
     "> A quoted remark for step {n}: chunks may end mid-word, mid-line or mid-fence.\n\n",
 )
 _FILLER_WORDS = (
-    "the answer keeps streaming with plain words so that the count of characters"
-    " comes out exact for benchmarks "
+    "the answer keeps streaming with plain words so that the count of characters comes out exact for benchmarks "
 )
 
 
@@ -88,9 +86,7 @@ def filler(total: int) -> str:
     i = 0
     while True:
         n = i // len(_FILLER_BLOCKS) + 1
-        block = _FILLER_BLOCKS[i % len(_FILLER_BLOCKS)].format(
-            n=n, n1=n + 1, sq=n * n, sq1=(n + 1) ** 2
-        )
+        block = _FILLER_BLOCKS[i % len(_FILLER_BLOCKS)].format(n=n, n1=n + 1, sq=n * n, sq1=(n + 1) ** 2)
         if size + len(block) > total:
             break
         out.append(block)
@@ -133,38 +129,41 @@ def answer_events(body: dict, model: str, d: dict, prompt: str, prompt_tokens: i
     if d.get("echo"):
         text = prompt
         size = d.get("chunk_chars")
-        pieces = [text[i:i + size] for i in range(0, len(text), size)] if size else split_words(text)
+        pieces = [text[i : i + size] for i in range(0, len(text), size)] if size else split_words(text)
     elif "chunks" in d:
         size = d.get("chunk_chars", 20)
         text = filler(d["chunks"] * size)
-        pieces = [text[i:i + size] for i in range(0, len(text), size)]
+        pieces = [text[i : i + size] for i in range(0, len(text), size)]
     else:
         schema = field_of(config, "responseJsonSchema") or field_of(config, "responseSchema")
         if field_of(config, "responseMimeType") == "application/json" and isinstance(schema, dict):
             text = json.dumps(schema_example(schema), ensure_ascii=False)
         elif field_of(config, "responseMimeType") == "application/json":
-            text = json.dumps({"demo": True, "offline": True, "model": model,
-                               "prompt": prompt[:200]}, ensure_ascii=False)
+            text = json.dumps(
+                {"demo": True, "offline": True, "model": model, "prompt": prompt[:200]}, ensure_ascii=False
+            )
         else:
             text = demo_answer(prompt, model, _request_notes(body))
         limit = field_of(config, "maxOutputTokens")
         if isinstance(limit, int) and limit > 0 and len(text) > limit * 4:
-            text, finish = text[:limit * 4], "MAX_TOKENS"
+            text, finish = text[: limit * 4], "MAX_TOKENS"
         pieces = split_words(text)
 
-    thoughts = _THOUGHTS if d.get("thoughts") or field_of(
-        field_of(config, "thinkingConfig"), "includeThoughts") else ()
+    thoughts = _THOUGHTS if d.get("thoughts") or field_of(field_of(config, "thinkingConfig"), "includeThoughts") else ()
     events = [_candidate_event([{"text": t, "thought": True}], model) for t in thoughts]
     events += [_candidate_event([{"text": p}], model) for p in pieces]
 
     if d.get("finish"):
-        events = events[:d.get("after", 0)]
+        events = events[: d.get("after", 0)]
         extra: dict[str, Any] = {"finishReason": d["finish"]}
         if d["finish"] == "SAFETY":
             extra["safetyRatings"] = SAFETY_RATINGS
         elif d["finish"] == "RECITATION":
-            extra["citationMetadata"] = {"citationSources": [{
-                "startIndex": 0, "endIndex": 120, "uri": "https://example.com/offline-demo-source"}]}
+            extra["citationMetadata"] = {
+                "citationSources": [
+                    {"startIndex": 0, "endIndex": 120, "uri": "https://example.com/offline-demo-source"}
+                ]
+            }
         events.append(_candidate_event(None, model, **extra))
     else:
         if not events:
@@ -179,7 +178,8 @@ def answer_events(body: dict, model: str, d: dict, prompt: str, prompt_tokens: i
 def _searches(body: dict) -> bool:
     tools = body.get("tools")
     return isinstance(tools, list) and any(
-        isinstance(t, dict) and ("googleSearch" in t or "google_search" in t) for t in tools)
+        isinstance(t, dict) and ("googleSearch" in t or "google_search" in t) for t in tools
+    )
 
 
 def _grounding(prompt: str) -> dict:
@@ -191,8 +191,7 @@ def _grounding(prompt: str) -> dict:
             {"web": {"uri": "https://example.com/offline-demo/search-1", "title": "example.com"}},
             {"web": {"uri": "https://example.org/offline-demo/search-2", "title": "example.org"}},
         ],
-        "groundingSupports": [{"segment": {"startIndex": 0, "endIndex": 24},
-                               "groundingChunkIndices": [0, 1]}],
+        "groundingSupports": [{"segment": {"startIndex": 0, "endIndex": 24}, "groundingChunkIndices": [0, 1]}],
     }
 
 
@@ -201,8 +200,11 @@ def _request_notes(body: dict) -> tuple:
     contents = [c for c in body.get("contents") or () if isinstance(c, dict)]
     notes = []
     last = contents[-1] if contents else {}
-    images = [p.get("inlineData") or p.get("inline_data") for p in last.get("parts") or ()
-              if isinstance(p, dict) and ("inlineData" in p or "inline_data" in p)]
+    images = [
+        p.get("inlineData") or p.get("inline_data")
+        for p in last.get("parts") or ()
+        if isinstance(p, dict) and ("inlineData" in p or "inline_data" in p)
+    ]
     for inline in images:
         mime = field_of(inline, "mimeType") if isinstance(inline, dict) else None
         size = len(str(field_of(inline, "data") or "")) * 3 // 4
@@ -214,8 +216,7 @@ def _request_notes(body: dict) -> tuple:
     return tuple(notes)
 
 
-def schema_example(schema: Any, name: str = "value", index: int = 0,
-                   defs: dict | None = None, depth: int = 0) -> Any:
+def schema_example(schema: Any, name: str = "value", index: int = 0, defs: dict | None = None, depth: int = 0) -> Any:
     """A small value that fits a JSON schema (or Gemini's OpenAPI-style Schema):
     arrays get three items, strings say which field they fill."""
     if not isinstance(schema, dict) or depth > 10:
@@ -226,8 +227,7 @@ def schema_example(schema: Any, name: str = "value", index: int = 0,
     if isinstance(ref, str):
         return schema_example(defs.get(ref.rsplit("/", 1)[-1], {}), name, index, defs, depth + 1)
     for key in ("anyOf", "oneOf", "allOf"):
-        options = [s for s in schema.get(key) or () if isinstance(s, dict)
-                   and str(s.get("type", "")).lower() != "null"]
+        options = [s for s in schema.get(key) or () if isinstance(s, dict) and str(s.get("type", "")).lower() != "null"]
         if options:
             return schema_example(options[0], name, index, defs, depth + 1)
     if schema.get("enum"):
@@ -239,8 +239,10 @@ def schema_example(schema: Any, name: str = "value", index: int = 0,
         kind = next((k for k in kind if str(k).lower() != "null"), "null")
     kind = str(kind or ("object" if "properties" in schema else "string")).lower()
     if kind == "object":
-        return {key: schema_example(sub, key, index, defs, depth + 1)
-                for key, sub in (schema.get("properties") or {}).items()}
+        return {
+            key: schema_example(sub, key, index, defs, depth + 1)
+            for key, sub in (schema.get("properties") or {}).items()
+        }
     if kind == "array":
         count = min(max(3, int(schema.get("minItems") or 0)), int(schema.get("maxItems") or 3))
         return [schema_example(schema.get("items") or {}, name, i, defs, depth + 1) for i in range(count)]
@@ -271,12 +273,10 @@ def merge_events(events: list, model: str) -> dict:
     last = events[-1]
     if "promptFeedback" in last:
         return last
-    parts = [p for e in events for c in e.get("candidates", [])
-             for p in c.get("content", {}).get("parts", [])]
+    parts = [p for e in events for c in e.get("candidates", []) for p in c.get("content", {}).get("parts", [])]
     thought = "".join(p["text"] for p in parts if p.get("thought"))
     text = "".join(p["text"] for p in parts if not p.get("thought"))
-    merged = ([{"text": thought, "thought": True}] if thought else []) + (
-        [{"text": text}] if text else [])
+    merged = ([{"text": thought, "thought": True}] if thought else []) + ([{"text": text}] if text else [])
     extra = {k: v for k, v in last["candidates"][0].items() if k not in ("content", "index")}
     answer = _candidate_event(merged, model, **extra)
     answer["usageMetadata"] = last["usageMetadata"]

@@ -57,7 +57,7 @@ def route_batch(exchange: Any, method: str, version: str, name: str, action: str
     if action == "batchGenerateContent":
         if method != "POST" or not name.startswith("models/") or name.count("/") != 1:
             return exchange.send_json(404, error_body(404, "Method not found."))
-        model = name[len("models/"):]
+        model = name[len("models/") :]
         if not model.startswith(("gemini", "offline")):
             return exchange.send_json(404, not_found_body(model, version, "batchGenerateContent"))
         return _create(exchange, model, version, body)
@@ -155,8 +155,10 @@ def _operation(job: BatchJob, version: str, exchange: Any) -> dict:
     operation["done"] = True
     metadata["endTime"] = metadata["updateTime"]
     if state != "SUCCEEDED":
-        operation["error"] = {"code": 1 if state == "CANCELLED" else 13,
-                              "message": f"Offline batch job {state.lower()}."}
+        operation["error"] = {
+            "code": 1 if state == "CANCELLED" else 13,
+            "message": f"Offline batch job {state.lower()}.",
+        }
         return operation
     responses = job.responses
     if responses is None:

@@ -11,20 +11,51 @@ from typing import Any
 
 _BLOCK_REASONS = ("SAFETY", "OTHER", "BLOCKLIST", "PROHIBITED_CONTENT", "IMAGE_SAFETY")
 _FINISH_REASONS = (
-    "STOP", "MAX_TOKENS", "SAFETY", "RECITATION", "LANGUAGE", "OTHER", "BLOCKLIST",
-    "PROHIBITED_CONTENT", "SPII", "MALFORMED_FUNCTION_CALL", "IMAGE_SAFETY",
+    "STOP",
+    "MAX_TOKENS",
+    "SAFETY",
+    "RECITATION",
+    "LANGUAGE",
+    "OTHER",
+    "BLOCKLIST",
+    "PROHIBITED_CONTENT",
+    "SPII",
+    "MALFORMED_FUNCTION_CALL",
+    "IMAGE_SAFETY",
 )
-_INT_KEYS = frozenset({
-    "chunks", "chunk_chars", "status", "fail_times", "drop_after", "after",
-    "malformed_after", "error_after", "stall_after", "echo_key", "thoughts", "echo",
-})
+_INT_KEYS = frozenset(
+    {
+        "chunks",
+        "chunk_chars",
+        "status",
+        "fail_times",
+        "drop_after",
+        "after",
+        "malformed_after",
+        "error_after",
+        "stall_after",
+        "echo_key",
+        "thoughts",
+        "echo",
+    }
+)
 _FLOAT_KEYS = frozenset({"delay", "retry_after", "stall", "stall_headers", "latency"})
 _JOB_STATES = ("SUCCEEDED", "FAILED", "CANCELLED", "EXPIRED")
 _WORD_KEYS = {"block": _BLOCK_REASONS, "finish": _FINISH_REASONS, "tag": None, "job": _JOB_STATES}
-FAULT_KEYS = frozenset({
-    "status", "retry_after", "echo_key", "block", "finish", "drop_after",
-    "malformed_after", "error_after", "stall_after", "stall_headers",
-})
+FAULT_KEYS = frozenset(
+    {
+        "status",
+        "retry_after",
+        "echo_key",
+        "block",
+        "finish",
+        "drop_after",
+        "malformed_after",
+        "error_after",
+        "stall_after",
+        "stall_headers",
+    }
+)
 _KNOWN_KEYS = _INT_KEYS | _FLOAT_KEYS | set(_WORD_KEYS)
 
 _DIRECTIVE = re.compile(r"\[\[\s*offline\b([^\]]*)\]\]", re.IGNORECASE)
@@ -45,8 +76,7 @@ def parse_directives(text: str) -> tuple[dict, str]:
                 raise DirectiveError(f"[[offline]] expects key=value, got {token!r}.")
             if key not in _KNOWN_KEYS:
                 raise DirectiveError(
-                    f"Unknown [[offline]] key {key!r}. Known keys: "
-                    + ", ".join(sorted(_KNOWN_KEYS)) + "."
+                    f"Unknown [[offline]] key {key!r}. Known keys: " + ", ".join(sorted(_KNOWN_KEYS)) + "."
                 )
             found[key] = _directive_value(key, raw)
     return found, _DIRECTIVE.sub("", text)
@@ -66,16 +96,11 @@ def _directive_value(key: str, raw: str) -> Any:
             allowed = _WORD_KEYS[key]
             value = raw.upper() if allowed else raw
             if allowed and value not in allowed:
-                raise DirectiveError(
-                    f"[[offline]] {key}= must be one of {', '.join(allowed)};"
-                    f" got {raw!r}."
-                )
+                raise DirectiveError(f"[[offline]] {key}= must be one of {', '.join(allowed)}; got {raw!r}.")
     except ValueError as exc:
         if isinstance(exc, DirectiveError):
             raise
-        raise DirectiveError(
-            f"[[offline]] {key}= needs a non-negative number, got {raw!r}."
-        ) from None
+        raise DirectiveError(f"[[offline]] {key}= needs a non-negative number, got {raw!r}.") from None
     if key == "status" and not 400 <= value <= 599:
         raise DirectiveError(f"[[offline]] status= must be 400-599, got {value}.")
     if key == "chunk_chars" and value < 1:

@@ -26,8 +26,7 @@ _ERRORS = {
 }
 
 
-def error_body(code: int, message: str | None = None, status: str | None = None,
-                details: list | None = None) -> dict:
+def error_body(code: int, message: str | None = None, status: str | None = None, details: list | None = None) -> dict:
     default_status, default_message = _ERRORS.get(
         code, ("INVALID_ARGUMENT" if code < 500 else "UNKNOWN", f"Offline demo error {code}.")
     )

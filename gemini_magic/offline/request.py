@@ -34,8 +34,11 @@ def read_prompt(body: dict) -> tuple[str, dict, int]:
     chars = sum(len(t) for c in contents for t in _texts(c))
     chars += sum(len(t) for t in system)
     images = sum(
-        1 for c in contents if isinstance(c, dict)
-        for p in (c.get("parts") or []) if isinstance(p, dict) and ("inlineData" in p or "fileData" in p)
+        1
+        for c in contents
+        if isinstance(c, dict)
+        for p in (c.get("parts") or [])
+        if isinstance(p, dict) and ("inlineData" in p or "fileData" in p)
     )
     return prompt.strip(), directives, max(1, estimate_tokens(chars) + 258 * images)
 

@@ -65,8 +65,9 @@ class Exchange:
             if scripted is not None:
                 return send_script(self, scripted)
             if raw and body is None:
-                self.send_json(400, error_body(
-                    400, "Invalid JSON payload received. Unexpected token.", "INVALID_ARGUMENT"))
+                self.send_json(
+                    400, error_body(400, "Invalid JSON payload received. Unexpected token.", "INVALID_ARGUMENT")
+                )
             else:
                 self.route(h.command, split.path, body if isinstance(body, dict) else {})
         except (ConnectionError, TimeoutError):
@@ -79,8 +80,7 @@ class Exchange:
             if self.headers_sent:
                 h.close_connection = True
             else:
-                self.send_json(500, error_body(
-                    500, f"Offline server error: {type(exc).__name__}: {exc}"))
+                self.send_json(500, error_body(500, f"Offline server error: {type(exc).__name__}: {exc}"))
 
     def route(self, method: str, path: str, body: dict) -> None:
         match = self._ROUTE.match(path)
@@ -96,18 +96,18 @@ class Exchange:
             return self.send_json(200, {"models": [_model_info(m) for m, _ in MODELS]})
         if not name.startswith("models/") or name.count("/") != 1:
             return self.send_json(404, error_body(404, "Method not found."))
-        model = name[len("models/"):]
+        model = name[len("models/") :]
         known = model.startswith(("gemini", "offline"))
         if method == "GET" and not action:
             if not known:
                 return self.send_json(404, not_found_body(model, version))
             return self.send_json(200, _model_info(model))
-        if method != "POST" or action not in (
-                "generateContent", "streamGenerateContent", "countTokens"):
+        if method != "POST" or action not in ("generateContent", "streamGenerateContent", "countTokens"):
             return self.send_json(404, error_body(404, "Method not found."))
         if not known:
-            return self.send_json(404, not_found_body(
-                model, version, "countTokens" if action == "countTokens" else "generateContent"))
+            return self.send_json(
+                404, not_found_body(model, version, "countTokens" if action == "countTokens" else "generateContent")
+            )
 
         try:
             if action == "countTokens":
@@ -116,8 +116,9 @@ class Exchange:
         except DirectiveError as exc:
             return self.send_json(400, error_body(400, str(exc), "INVALID_ARGUMENT"))
         faults = self.server.should_fail(directives)
-        plan = plan_answer(body, model, version, directives, prompt, prompt_tokens,
-                     self.server.delay, self.api_key, faults)
+        plan = plan_answer(
+            body, model, version, directives, prompt, prompt_tokens, self.server.delay, self.api_key, faults
+        )
         if plan.error is None:
             response_id = self.server.next_response_id()
             for event in plan.events:
@@ -136,8 +137,9 @@ class Exchange:
         request = body.get("generateContentRequest")
         source = request if isinstance(request, dict) else body
         _, _, tokens = read_prompt(source)
-        self.send_json(200, {"totalTokens": tokens,
-                             "promptTokensDetails": [{"modality": "TEXT", "tokenCount": tokens}]})
+        self.send_json(
+            200, {"totalTokens": tokens, "promptTokensDetails": [{"modality": "TEXT", "tokenCount": tokens}]}
+        )
 
     def stream(self, plan: AnswerPlan) -> None:
         h, server = self.h, self.server
@@ -158,8 +160,11 @@ class Exchange:
                 server.pause(plan.stall)
             elif index and plan.delay:
                 server.pause(plan.delay)
-            data = event if isinstance(event, bytes) else json.dumps(
-                event, ensure_ascii=False, separators=(",", ":")).encode()
+            data = (
+                event
+                if isinstance(event, bytes)
+                else json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
+            )
             data = b"data: " + data + b"\r\n\r\n"
             write(b"%x\r\n%b\r\n" % (len(data), data))
             if index == 0:
@@ -169,8 +174,9 @@ class Exchange:
         write(b"0\r\n\r\n")
 
     def answer_once(self, plan: AnswerPlan, model: str) -> None:
-        self.server.pause(plan.stall_headers + (plan.stall if plan.stall_at else 0.0)
-                          + plan.delay * max(len(plan.events) - 1, 0))
+        self.server.pause(
+            plan.stall_headers + (plan.stall if plan.stall_at else 0.0) + plan.delay * max(len(plan.events) - 1, 0)
+        )
         if plan.error is not None:
             return self.send_json(*plan.error)
         last = plan.events[-1]
@@ -187,7 +193,7 @@ class Exchange:
         h.end_headers()
         self.headers_sent = True
         if plan.drop_at is not None:
-            h.wfile.write(data[:len(data) // 2])
+            h.wfile.write(data[: len(data) // 2])
             return self.drop()
         h.wfile.write(data)
 

@@ -40,8 +40,16 @@ class OfflineGemini:
     ``server = OfflineGemini(delay=0).start()`` works, and so does ``with``.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, delay: float = 0.03,
-                 verbose: bool = False, latency: float = 0.0, batch_seconds: float = 1.0):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        delay: float = 0.03,
+        verbose: bool = False,
+        latency: float = 0.0,
+        batch_seconds: float = 1.0,
+    ):
         self.host = host
         self.delay = delay
         self.verbose = verbose
@@ -75,8 +83,11 @@ class OfflineGemini:
             self._httpd = httpd
             self._port = httpd.server_address[1]
             self._thread = threading.Thread(
-                target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                name=f"offline-gemini:{self._port}", daemon=True)
+                target=httpd.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name=f"offline-gemini:{self._port}",
+                daemon=True,
+            )
             self._thread.start()
         return self
 
@@ -199,7 +210,7 @@ class OfflineGemini:
             self._stopping.wait(seconds)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _http_classes() -> tuple[type, type]:
     """The http.server classes, built on first use to keep imports cheap."""
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -266,4 +277,3 @@ def shared_server() -> OfflineGemini:
         if _shared is None or not _shared.running:
             _shared = OfflineGemini().start()
         return _shared
-

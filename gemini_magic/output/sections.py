@@ -24,7 +24,7 @@ def _close_fences(markdown: str) -> str:
         mark = match.group(1)
         if fence is None:
             fence = mark
-        elif mark[0] == fence[0] and len(mark) >= len(fence) and not line.strip()[len(mark):].strip():
+        elif mark[0] == fence[0] and len(mark) >= len(fence) and not line.strip()[len(mark) :].strip():
             fence = None
     return markdown if fence is None else f"{markdown}\n{fence}"
 

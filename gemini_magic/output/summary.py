@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ..response import PENDING, GeminiResponse
 from .escape import md, shown
@@ -51,10 +52,16 @@ def summary(outcome: Outcome, names: list[str], *, label: Callable[[int], Any] =
     metadata = {
         "gemini_magic": {
             "each": {
-                "total": counts.total, "done": counts.done, "failed": counts.failed, "reused": counts.reused,
-                "replayed": counts.replayed, "cost": round(counts.cost, 6),
-                "tokens": counts.total_tokens, "elapsed": round(outcome.elapsed, 3),
-                "interrupted": outcome.interrupted, "batch_job": outcome.job,
+                "total": counts.total,
+                "done": counts.done,
+                "failed": counts.failed,
+                "reused": counts.reused,
+                "replayed": counts.replayed,
+                "cost": round(counts.cost, 6),
+                "tokens": counts.total_tokens,
+                "elapsed": round(outcome.elapsed, 3),
+                "interrupted": outcome.interrupted,
+                "batch_job": outcome.job,
             }
         }
     }

@@ -43,6 +43,14 @@ from .references import build_parts
 from .values import MAX_CHARS, MAX_ROWS, describe_value, pandas_kind
 
 __all__ = [
-    "Image", "Part", "PromptError", "build_parts", "load_image", "to_image", "describe_value", "pandas_kind",
-    "MAX_CHARS", "MAX_ROWS",
+    "Image",
+    "Part",
+    "PromptError",
+    "build_parts",
+    "load_image",
+    "to_image",
+    "describe_value",
+    "pandas_kind",
+    "MAX_CHARS",
+    "MAX_ROWS",
 ]

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import keyword
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .images import MAX_FILE_BYTES, to_image
 from .parts import PromptError
 from .values import MAX_CHARS, MAX_ROWS, describe_value
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
-_REFERENCE = re.compile(
-    r"\{(?P<path>" + _NAME + r"(?:\." + _NAME + r"|\[[^\[\]{}\n]*\])*)(?::(?P<spec>[^{}\s]*))?\}"
-)
+_REFERENCE = re.compile(r"\{(?P<path>" + _NAME + r"(?:\." + _NAME + r"|\[[^\[\]{}\n]*\])*)(?::(?P<spec>[^{}\s]*))?\}")
 _STEP = re.compile(r"\.(?P<attr>" + _NAME + r")|\[(?P<key>[^\[\]]*)\]")
 # A fence opens a code block until a closing fence of the same kind (or the end).
 _FENCE = re.compile(
@@ -71,8 +70,10 @@ def _code_spans(text: str):
 
     def next_of(pattern, limit):
         match = found.get(pattern, False)
-        if match is False or (match is not None and match.start() < position) or (
-            match is None and found.get((pattern, "from"), n) > position
+        if (
+            match is False
+            or (match is not None and match.start() < position)
+            or (match is None and found.get((pattern, "from"), n) > position)
         ):
             match = pattern.search(text, position)
             found[pattern], found[(pattern, "from")] = match, position
@@ -127,7 +128,9 @@ def _expand_text(text: str, namespace, parts: list, max_chars: int, max_rows: in
         except PromptError as error:
             raise PromptError(f"{written}: {error}") from None
         except Exception as error:  # a value whose own methods fail (e.g. a __getattr__ that raises)
-            raise PromptError(f"{written}: the value could not be read ({type(error).__name__}: {_brief(error)})") from None
+            raise PromptError(
+                f"{written}: the value could not be read ({type(error).__name__}: {_brief(error)})"
+            ) from None
         if image is not None:
             _append(parts, "".join(out))
             out = []
@@ -186,7 +189,9 @@ def _resolve(path: str, namespace, written: str) -> Any:
         attr, key = step.group("attr"), step.group("key")
         if attr is not None:
             if attr.startswith("__"):
-                raise PromptError(f"{written}: {attr!r} is Python's own machinery, not data; it is never put in a prompt")
+                raise PromptError(
+                    f"{written}: {attr!r} is Python's own machinery, not data; it is never put in a prompt"
+                )
             try:
                 value = getattr(value, attr)
             except Exception as error:
@@ -196,7 +201,9 @@ def _resolve(path: str, namespace, written: str) -> Any:
             try:
                 value = value[index]
             except Exception as error:
-                raise PromptError(f"{written}: {done}[{index!r}] failed ({type(error).__name__}: {_brief(error)})") from None
+                raise PromptError(
+                    f"{written}: {done}[{index!r}] failed ({type(error).__name__}: {_brief(error)})"
+                ) from None
         done += step.group()
         _refuse_secrets(value, written)
     _refuse_secrets(value, written)

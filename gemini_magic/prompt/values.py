@@ -31,7 +31,7 @@ def _bounded(text: str, max_chars: int) -> str:
 
 
 def pandas_kind(value: Any) -> str:
-    """"DataFrame" or "Series" for pandas values (and subclasses), else "" (pandas is never imported)."""
+    """ "DataFrame" or "Series" for pandas values (and subclasses), else "" (pandas is never imported)."""
     for cls in type(value).__mro__:
         if cls.__name__ in ("DataFrame", "Series") and cls.__module__.split(".", 1)[0] == "pandas":
             return cls.__name__

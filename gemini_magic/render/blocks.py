@@ -110,8 +110,14 @@ class BlockScanner:
     def starts_block(self, prefix: str) -> bool:
         """Whether a line that begins with ``prefix`` is sure to get ``cut``
         whatever follows (lets a block end before the next line is complete)."""
-        return (self.fence is None and self.blank and self.label is None and prefix[:1] != ">"
-                and _starts_visibly(prefix) and _MAYBE_ITEM.match(prefix) is None)
+        return (
+            self.fence is None
+            and self.blank
+            and self.label is None
+            and prefix[:1] != ">"
+            and _starts_visibly(prefix)
+            and _MAYBE_ITEM.match(prefix) is None
+        )
 
 
 def _starts_visibly(line: str) -> bool:

@@ -24,20 +24,76 @@ _MATH = re.compile(
 )
 _PLACEHOLDER = re.compile("\ue000(\\d+)\ue001")
 
-_MATHML_TAGS = {"math", "mrow", "mi", "mn", "mo", "ms", "mtext", "mspace", "msup", "msub", "msubsup", "mfrac",
-                "msqrt", "mroot", "mover", "munder", "munderover", "mtable", "mtr", "mtd", "mstyle",
-                "mpadded", "mphantom", "menclose", "semantics", "annotation"}
-_MATHML_ATTRIBUTES = {"display", "mathvariant", "stretchy", "fence", "separator", "lspace", "rspace", "accent",
-                      "accentunder", "columnalign", "rowalign", "columnspacing", "rowspacing", "form", "minsize",
-                      "maxsize", "movablelimits", "largeop", "symmetric", "width", "height", "depth", "notation",
-                      "linethickness", "scriptlevel", "displaystyle", "encoding"}
-_MATHML = nh3.Cleaner(tags=_MATHML_TAGS, attributes={tag: _MATHML_ATTRIBUTES for tag in _MATHML_TAGS},
-                      link_rel=None, url_schemes=set())
+_MATHML_TAGS = {
+    "math",
+    "mrow",
+    "mi",
+    "mn",
+    "mo",
+    "ms",
+    "mtext",
+    "mspace",
+    "msup",
+    "msub",
+    "msubsup",
+    "mfrac",
+    "msqrt",
+    "mroot",
+    "mover",
+    "munder",
+    "munderover",
+    "mtable",
+    "mtr",
+    "mtd",
+    "mstyle",
+    "mpadded",
+    "mphantom",
+    "menclose",
+    "semantics",
+    "annotation",
+}
+_MATHML_ATTRIBUTES = {
+    "display",
+    "mathvariant",
+    "stretchy",
+    "fence",
+    "separator",
+    "lspace",
+    "rspace",
+    "accent",
+    "accentunder",
+    "columnalign",
+    "rowalign",
+    "columnspacing",
+    "rowspacing",
+    "form",
+    "minsize",
+    "maxsize",
+    "movablelimits",
+    "largeop",
+    "symmetric",
+    "width",
+    "height",
+    "depth",
+    "notation",
+    "linethickness",
+    "scriptlevel",
+    "displaystyle",
+    "encoding",
+}
+_MATHML = nh3.Cleaner(
+    tags=_MATHML_TAGS, attributes=dict.fromkeys(_MATHML_TAGS, _MATHML_ATTRIBUTES), link_rel=None, url_schemes=set()
+)
 
 _TOKEN_CLASS = re.compile(r"[a-z]{1,3}\d?")
 _CODE_BLOCK = re.compile(r'<pre><code class="language-([\w#+.-]+)">(.*?)</code></pre>', re.S)
-_SPANS = nh3.Cleaner(tags={"span"}, attributes={"span": {"class"}}, link_rel=None, url_schemes=set(),
-                     attribute_filter=lambda tag, name, value: value if _TOKEN_CLASS.fullmatch(value) else None)
+_SPANS = nh3.Cleaner(
+    tags={"span"},
+    attributes={"span": {"class"}},
+    link_rel=None,
+    url_schemes=set(),
+    attribute_filter=lambda tag, name, value: value if _TOKEN_CLASS.fullmatch(value) else None,
+)
 
 
 def take_math(markdown: str) -> tuple[str, list[str]]:

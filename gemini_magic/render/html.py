@@ -15,8 +15,28 @@ from .enrich import highlight_code, put_math, take_math
 from .inert import inert_markdown
 from .inline import SAFE_SCHEMES
 
-_BLOCK_TAGS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "pre", "blockquote", "hr", "br",
-               "table", "thead", "tbody", "tr", "th", "td"}
+_BLOCK_TAGS = {
+    "p",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "ul",
+    "ol",
+    "li",
+    "pre",
+    "blockquote",
+    "hr",
+    "br",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+}
 _INLINE_TAGS = {"code", "em", "strong", "a", "del", "sup", "sub"}
 _ATTRIBUTES = {"a": {"href", "title"}, "code": {"class"}, "th": {"align"}, "td": {"align"}}
 _LANGUAGE_CLASS = re.compile(r"language-[\w#+.-]+")
@@ -47,8 +67,9 @@ _CLEANERS = {False: _cleaner(False), True: _cleaner(True)}
 _local = threading.local()  # one Markdown instance per thread: reset() is ~3x cheaper than a new one
 
 
-def to_html(md_text: str, allow_images: bool, references: dict | None = None,
-            *, typeset: bool = False) -> tuple[str, dict]:
+def to_html(
+    md_text: str, allow_images: bool, references: dict | None = None, *, typeset: bool = False
+) -> tuple[str, dict]:
     """Sanitized HTML for inert Markdown, and the link references defined by then.
 
     ``references`` seeds definitions from earlier blocks rendered separately. ``typeset``
@@ -63,7 +84,7 @@ def to_html(md_text: str, allow_images: bool, references: dict | None = None,
     md.reset()
     if references:
         md.references.update(references)
-    maths = []
+    maths: list = []
     if typeset:
         md_text, maths = take_math(md_text)
     raw = md.convert(md_text)

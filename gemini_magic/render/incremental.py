@@ -139,7 +139,7 @@ class IncrementalRenderer:
         return sep + html
 
     def _rest_html(self) -> str:
-        tail = "".join(self._lines[self._start:]) + "".join(self._partial)
+        tail = "".join(self._lines[self._start :]) + "".join(self._partial)
         if not self._finished:  # mid-stream: no raw markers of what is still being written
             tail = settle_open_tail(tail)
         tail_md, _, defines = inert_blocks(tail, self.allow_images)

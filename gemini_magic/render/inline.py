@@ -33,15 +33,13 @@ _UNSAFE_CODE = re.compile(r"<[A-Za-z/!?]|[\[\]]")  # code spans that must not be
 _TICKS: dict[int, re.Pattern] = {}
 
 # Characters written as entities where text must not be read as Markdown or HTML.
-_TEXT_ENTITIES = str.maketrans(
-    {c: f"&#{ord(c)};" for c in "`*_[]\\!~|$:@#"} | {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
-)
+_TEXT_ENTITIES = str.maketrans({c: f"&#{ord(c)};" for c in "`*_[]\\!~|$:@#"} | {"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 
 
 def _closing_ticks(k: int) -> re.Pattern:
     pattern = _TICKS.get(k)
     if pattern is None:
-        pattern = _TICKS[k] = re.compile(r"(?<!`)`{%d}(?!`)" % k)
+        pattern = _TICKS[k] = re.compile(r"(?<!`)`{" + str(k) + r"}(?!`)")
     return pattern
 
 
@@ -234,8 +232,9 @@ def inert_inline(run: str, allow_images: bool) -> tuple[str, bool, bool]:
             if pointy and (p := _POINTY.match(run, start)) is not None:
                 out.append(run[pos:start] + _encode_dest(p.group(1)))
                 pos, pointy = p.end(), False
-            if opener and opener[2] and nxt == "(" and allow_images and scheme in ("http", "https") \
-                    and not pointy:  # a "<" left in place is escaped: the address would change
+            if (
+                opener and opener[2] and nxt == "(" and allow_images and scheme in ("http", "https") and not pointy
+            ):  # a "<" left in place is escaped: the address would change
                 keep.add(opener[0])
     for i in images:
         if i not in keep:

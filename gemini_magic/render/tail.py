@@ -60,7 +60,8 @@ def _without_unfinished_table(paragraph: list[str]) -> list[str]:
 
 
 def _close_inline(text: str) -> str:
-    open_code, stack, cut = None, [], None
+    stack: list = []
+    open_code, cut = None, None
     position = 0
     for match in _RUN.finditer(text):
         run = match.group()

@@ -15,6 +15,19 @@ from .play import AUTO, OFF, ONLY, REFRESH, Replay, cell_mode, deltas, record_pa
 from .store import Record, Store, close_stores, open_store
 
 __all__ = [
-    "AUTO", "OFF", "ONLY", "REFRESH", "Record", "Replay", "Store", "cell_mode", "close_stores", "deltas",
-    "open_store", "record_path", "recording_key", "replayed", "summary",
+    "AUTO",
+    "OFF",
+    "ONLY",
+    "REFRESH",
+    "Record",
+    "Replay",
+    "Store",
+    "cell_mode",
+    "close_stores",
+    "deltas",
+    "open_store",
+    "record_path",
+    "recording_key",
+    "replayed",
+    "summary",
 ]

@@ -1,8 +1,8 @@
 """Inspect a record file: ``python -m gemini_magic.replay list|show|prune FILE``.
 
-    python -m gemini_magic.replay list report.gemini.sqlite
-    python -m gemini_magic.replay show report.gemini.sqlite 3fa2c1      # a key, or its first characters
-    python -m gemini_magic.replay prune report.gemini.sqlite --unused-days 30 [--dry-run]
+python -m gemini_magic.replay list report.gemini.sqlite
+python -m gemini_magic.replay show report.gemini.sqlite 3fa2c1      # a key, or its first characters
+python -m gemini_magic.replay prune report.gemini.sqlite --unused-days 30 [--dry-run]
 """
 
 from __future__ import annotations
@@ -34,8 +34,13 @@ def _list(store: Store, out) -> int:
     print(f"{len(records)} recorded answer{'s' if len(records) != 1 else ''} in {store.path}", file=out)
     for record in records:
         answer = record.answer
-        print(_safe(f"{record.key[:12]}  {record.recorded_at}  {answer['model']:<28}  {len(answer['text']):>7,} chars  "
-                    f"{_prompt(record)}"), file=out)
+        print(
+            _safe(
+                f"{record.key[:12]}  {record.recorded_at}  {answer['model']:<28}  {len(answer['text']):>7,} chars  "
+                f"{_prompt(record)}"
+            ),
+            file=out,
+        )
     return 0
 
 
@@ -48,21 +53,28 @@ def _show(store: Store, key: str, out) -> int:
     request, answer = record.request, record.answer
     options = {k: v for k, v in request["options"].items() if v not in (None, False)}
     lines = [
-        f"key          {record.key}", f"recorded     {record.recorded_at}", f"last used    {record.used_at}",
-        f"model        {request['model']} (answered by {answer['model']})", f"options      {options or 'none'}",
-        f"system       {request['system'] or 'none'}", f"history      {len(request['history'])} earlier turns",
-        f"usage        {answer['usage']}", "", "--- prompt ---",
+        f"key          {record.key}",
+        f"recorded     {record.recorded_at}",
+        f"last used    {record.used_at}",
+        f"model        {request['model']} (answered by {answer['model']})",
+        f"options      {options or 'none'}",
+        f"system       {request['system'] or 'none'}",
+        f"history      {len(request['history'])} earlier turns",
+        f"usage        {answer['usage']}",
+        "",
+        "--- prompt ---",
     ]
-    lines += [part["text"] if "text" in part else f"[{part['inline']['mime_type']}, {part['inline']['bytes']:,} bytes]"
-              for part in request["parts"]]
+    lines += [
+        part["text"] if "text" in part else f"[{part['inline']['mime_type']}, {part['inline']['bytes']:,} bytes]"
+        for part in request["parts"]
+    ]
     lines += ["", "--- answer ---", answer["text"]]
     print(_safe("\n".join(lines)), file=out)
     return 0
 
 
 def _prune(store: Store, days: float, dry_run: bool, out) -> int:
-    cutoff = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=days)).strftime(
-        "%Y-%m-%dT%H:%M:%SZ")
+    cutoff = (datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
     old = [record.key for record in store.records() if record.used_at <= cutoff]
     if dry_run:
         print(f"would remove {len(old)} of {store.count()} records not used for {days:g} days", file=out)

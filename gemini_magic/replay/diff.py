@@ -31,7 +31,7 @@ def _shown(value, limit: int = 40) -> str:
 
 
 def _snippet(text: str, at: int) -> str:
-    return repr(_shown(text[at:at + 20], 20)) if at < len(text) else "the end"
+    return repr(_shown(text[at : at + 20], 20)) if at < len(text) else "the end"
 
 
 def differences(want: dict, have: dict) -> list[str]:

@@ -18,7 +18,12 @@ VERSION = 1  # bump when the canonical form changes: old records then simply mis
 
 # Request fields that shape the answer, besides the contents; in the order differences are reported.
 OPTIONS = (
-    "temperature", "max_tokens", "response_mime_type", "response_schema", "thinking_budget", "include_thoughts",
+    "temperature",
+    "max_tokens",
+    "response_mime_type",
+    "response_schema",
+    "thinking_budget",
+    "include_thoughts",
     "search",
 )
 
@@ -38,7 +43,11 @@ def canonical(value: Any) -> Any:
     if isinstance(value, (bytes, bytearray)):
         return {"sha256": hashlib.sha256(value).hexdigest(), "bytes": len(value)}
     if hasattr(value, "mime_type") and isinstance(getattr(value, "data", None), bytes):  # a prompt.Image
-        return {"mime_type": value.mime_type, "sha256": hashlib.sha256(value.data).hexdigest(), "bytes": len(value.data)}
+        return {
+            "mime_type": value.mime_type,
+            "sha256": hashlib.sha256(value.data).hexdigest(),
+            "bytes": len(value.data),
+        }
     raise TypeError(f"no canonical form for a {type(value).__name__}")
 
 

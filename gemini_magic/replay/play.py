@@ -86,8 +86,10 @@ class Replay:
         nearest = nearest_difference(summary(request), self.store.requests())
         if nearest is None:
             return f'replay = "only": nothing is recorded in {where} yet, and nothing is sent to Gemini'
-        return (f'replay = "only": this request is not recorded in {where}; against the nearest record, {nearest}. '
-                "Nothing was sent (--refresh, with a key, records it)")
+        return (
+            f'replay = "only": this request is not recorded in {where}; against the nearest record, {nearest}. '
+            "Nothing was sent (--refresh, with a key, records it)"
+        )
 
     def keep(self, request, response) -> bool:
         """Record ``response`` if it is complete; whether it was. A file that cannot be written
@@ -131,7 +133,7 @@ def deltas(record: Record, pace: float = 0.0) -> Iterator:
         yield Delta(thought=answer["thoughts"])
     step = max(1, int(pace / 25)) if pace and pace > 0 else 0  # 25 pieces a second
     if step and len(text) > step:
-        pieces = [text[i:i + step] for i in range(0, len(text), step)]
+        pieces = [text[i : i + step] for i in range(0, len(text), step)]
         for piece in pieces[:-1]:
             yield Delta(text=piece)
             time.sleep(step / pace)
@@ -142,8 +144,10 @@ def deltas(record: Record, pace: float = 0.0) -> Iterator:
         finish_reason=answer.get("finish_reason") or "STOP",
         model_version=answer.get("model"),
         usage=SimpleNamespace(
-            prompt_token_count=usage.get("prompt_tokens", 0), candidates_token_count=usage.get("response_tokens", 0),
-            thoughts_token_count=usage.get("thinking_tokens", 0), total_token_count=usage.get("total_tokens", 0),
+            prompt_token_count=usage.get("prompt_tokens", 0),
+            candidates_token_count=usage.get("response_tokens", 0),
+            thoughts_token_count=usage.get("thinking_tokens", 0),
+            total_token_count=usage.get("total_tokens", 0),
         ),
         citations=[tuple(c) for c in answer.get("citations") or ()] or None,
         search_queries=answer.get("search_queries") or None,

@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS answers (
 
 
 def now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _pack(data) -> bytes:
@@ -112,8 +112,15 @@ class Store:
         with self._lock:
             self._db.execute(
                 "INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (key, stamp, stamp, response.model, len(response), _pack(request_summary),
-                 _pack(answer_fields(response))),
+                (
+                    key,
+                    stamp,
+                    stamp,
+                    response.model,
+                    len(response),
+                    _pack(request_summary),
+                    _pack(answer_fields(response)),
+                ),
             )
 
     def records(self) -> Iterator[Record]:

@@ -7,6 +7,7 @@ import collections
 import contextvars
 import threading
 import time
+from typing import Any
 
 from ..output.final import final_bundle
 from ..response import GeminiResponse
@@ -42,11 +43,11 @@ class LiveView:
         self._queue: collections.deque[str] = collections.deque()
         self._wake = threading.Event()
         self._stopping = threading.Event()
-        self._painter = None
-        self._widget = None
-        self._handle = None
+        self._painter: Any = None  # this view's painter thread, while it paints
+        self._widget: Any = None
+        self._handle: Any = None
         self._status = ""
-        self._status_sent = ""
+        self._status_sent: str | None = ""
         self._tail_sent = ""
         self._cost_per_char = 1e-6  # painter CPU seconds per character rendered (measured)
         self._last_paint = 0.0
@@ -62,8 +63,9 @@ class LiveView:
         context = contextvars.copy_context()
         # This view owns its painter (as rich's Live owns its refresh thread): started here,
         # joined in finish(), so no thread outlives its cell or is shared between cells.
-        self._painter = threading.Thread(target=context.run, args=(self._guarded_paint_loop,),
-                                         name="gemini-painter", daemon=True)
+        self._painter = threading.Thread(
+            target=context.run, args=(self._guarded_paint_loop,), name="gemini-painter", daemon=True
+        )
         self._painter.start()
 
     def add(self, text: str) -> None:
@@ -164,7 +166,7 @@ class LiveView:
         self._send(finished=finished, tail=tail, status=self._status)
         self._last_paint = now
 
-    def _send(self, *, finished: str = "", tail=None, status: str) -> None:
+    def _send(self, *, finished: str = "", tail=None, status: str | None) -> None:
         if status == self._status_sent:
             status = None
         else:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 from ..output.final import final_bundle
 from ..render import inert_markdown, settle_open_tail
@@ -36,8 +37,8 @@ class UpdatingView:
         self._status = ""
         self._wake = threading.Event()
         self._stopping = threading.Event()
-        self._handle = None
-        self._painter = None
+        self._handle: Any = None
+        self._painter: Any = None
         self.updates = 0  # how many updates were sent: for tests and benchmarks
 
     # -- called by the stream loop ------------------------------------------
@@ -46,8 +47,9 @@ class UpdatingView:
 
         self._status = f"⏳ asking {label}…"
         context = contextvars.copy_context()  # the updates carry this cell's parent header
-        self._painter = threading.Thread(target=context.run, args=(self._update_loop,),
-                                         name="gemini-updater", daemon=True)
+        self._painter = threading.Thread(
+            target=context.run, args=(self._update_loop,), name="gemini-updater", daemon=True
+        )
         self._painter.start()
 
     def add(self, text: str) -> None:

@@ -46,8 +46,10 @@ CHROMIUM_ARGS = [
 
 
 def _chromium() -> str | None:
-    return os.environ.get("CHROMIUM") or shutil.which("chromium") or (
-        "/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None
+    return (
+        os.environ.get("CHROMIUM")
+        or shutil.which("chromium")
+        or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
     )
 
 
@@ -66,9 +68,7 @@ def pytest_runtest_makereport(item, call):
 
 
 def _failed(request) -> bool:
-    return any(
-        getattr(getattr(request.node, f"report_{when}", None), "failed", False) for when in ("setup", "call")
-    )
+    return any(getattr(getattr(request.node, f"report_{when}", None), "failed", False) for when in ("setup", "call"))
 
 
 def _free_port() -> int:
@@ -94,9 +94,14 @@ class JupyterLab:
         self.log_path = root / "jupyterlab.log"
         self.process: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 90) -> "JupyterLab":
-        for sub in ("notebooks", "runtime", "workspaces", "settings/@jupyterlab/apputils-extension",
-                    "settings/@jupyter-widgets/jupyterlab-manager"):
+    def start(self, timeout: float = 90) -> JupyterLab:
+        for sub in (
+            "notebooks",
+            "runtime",
+            "workspaces",
+            "settings/@jupyterlab/apputils-extension",
+            "settings/@jupyter-widgets/jupyterlab-manager",
+        ):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         # Save widget state with the notebook: the demanding case (every live model is serialized).
         (self.root / "settings/@jupyter-widgets/jupyterlab-manager/plugin.jupyterlab-settings").write_text(
@@ -118,10 +123,14 @@ class JupyterLab:
             PYTHONUNBUFFERED="1",
         )
         if self.server_python != sys.executable:
-            prefix = subprocess.run([self.server_python, "-c", "import sys; print(sys.prefix)"],
-                                    capture_output=True, text=True, check=True).stdout.strip()
-            subprocess.run([sys.executable, "-m", "ipykernel", "install", "--prefix", prefix, "--name", "python3"],
-                           check=True, capture_output=True)
+            prefix = subprocess.run(
+                [self.server_python, "-c", "import sys; print(sys.prefix)"], capture_output=True, text=True, check=True
+            ).stdout.strip()
+            subprocess.run(
+                [sys.executable, "-m", "ipykernel", "install", "--prefix", prefix, "--name", "python3"],
+                check=True,
+                capture_output=True,
+            )
         command = [
             self.server_python, "-m", "jupyterlab" if self.app == "lab" else "notebook", "--no-browser", "--allow-root",
             "--ip=127.0.0.1", f"--port={self.port}", "--port-retries=0",
@@ -130,7 +139,7 @@ class JupyterLab:
         ]  # fmt: skip
         if self.app == "lab":
             command.append("--LabApp.news_url=")
-        self._log = open(self.log_path, "wb")
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop(), with the server
         self.process = subprocess.Popen(
             command, cwd=self.root, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
         )
@@ -222,8 +231,11 @@ def server_venv(packages: tuple[str, ...]) -> str:
     return str(python)
 
 
-@pytest.fixture(scope="module", params=[("jupyterlab>=4.2,<5",), ("jupyterlab>=4.2,<5", "jupyterlab_widgets")],
-                ids=["server-env-without-widgets", "server-env-with-jupyterlab_widgets"])
+@pytest.fixture(
+    scope="module",
+    params=[("jupyterlab>=4.2,<5",), ("jupyterlab>=4.2,<5", "jupyterlab_widgets")],
+    ids=["server-env-without-widgets", "server-env-with-jupyterlab_widgets"],
+)
 def separate_lab(request, tmp_path_factory):
     """JupyterLab from another venv, the kernel from this one."""
     server = JupyterLab(tmp_path_factory.mktemp("separate-lab"), server_python=server_venv(request.param))

@@ -61,8 +61,14 @@ class Notebook:
                 "language_info": {"name": "python"},
             },
             "cells": [
-                {"cell_type": "code", "id": uuid.uuid4().hex[:8], "source": "", "metadata": {},
-                 "outputs": [], "execution_count": None}
+                {
+                    "cell_type": "code",
+                    "id": uuid.uuid4().hex[:8],
+                    "source": "",
+                    "metadata": {},
+                    "outputs": [],
+                    "execution_count": None,
+                }
                 for _ in range(cells)
             ],  # fmt: skip
         }
@@ -117,9 +123,7 @@ class Notebook:
         """Put ``text`` in cell ``i``'s editor the way a paste would (no auto-closing brackets)."""
         editor = self.cell(i).locator(".cm-content")
         editor.click()
-        self.page.wait_for_function(
-            f"(i) => ({CELL_JS})(i).querySelector('.cm-editor.cm-focused') !== null", arg=i
-        )
+        self.page.wait_for_function(f"(i) => ({CELL_JS})(i).querySelector('.cm-editor.cm-focused') !== null", arg=i)
         self.page.keyboard.press("Control+a")
         self.page.keyboard.insert_text(text)
         self.page.wait_for_function(

@@ -37,6 +37,9 @@ def test_a_replayed_answer_streams_into_the_live_view_and_says_it_was_replayed(n
     live = [s for s in samples if s["mode"] == "live" and s["len"] > 0]
     assert len({s["len"] for s in live}) >= 3, f"the replay was not streamed: {samples[:5]} ... {samples[-5:]}"
     assert re.search(r"replayed, recorded \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC; nothing sent", replayed), replayed[-300:]
-    body = lambda text: text.rsplit("gemini-flash-latest", 1)[0].strip()
+
+    def body(text):
+        return text.rsplit("gemini-flash-latest", 1)[0].strip()
+
     assert body(replayed) == body(asked)
     assert (nb.lab.notebooks / f"{nb.name.removesuffix('.ipynb')}.gemini.sqlite").exists()  # beside the notebook

@@ -17,8 +17,10 @@ from .test_jupyterlab import load_extension
 pytestmark = pytest.mark.browser
 
 
-SEEN = ("const t = area.innerText; return {bad: /object at 0x|Failed to load model|Error displaying widget/.test(t), "
-        "done: /tokens ·/.test(t)};")
+SEEN = (
+    "const t = area.innerText; return {bad: /object at 0x|Failed to load model|Error displaying widget/.test(t), "
+    "done: /tokens ·/.test(t)};"
+)
 
 
 @pytest.fixture(scope="module")
