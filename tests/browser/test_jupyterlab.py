@@ -216,7 +216,7 @@ def test_answer_streams_in_the_page(notebook):
     final = nb.snapshot(1)
     print(f"{len(live)} live frames, {rises} growing states, final {final['len']} characters shown")
     assert final["len"] >= 1200 * 0.8 and "Offline benchmark answer" in final["text"], final["text"][:200]
-    assert re.search(r"gemini\S* · \d+ → \d+ tokens · [\d.]+ s", final["text"]), final["text"][-200:]
+    assert re.search(r"gemini\S* · \d+ → \d+ tokens · (\$[\d.]+ · )?[\d.]+ s", final["text"]), final["text"][-200:]
     assert nb.cell(1).locator(".gemini-magic, .jp-OutputArea-output[data-mime-type*=stderr]").count() == 0
 
 
