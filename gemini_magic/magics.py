@@ -222,9 +222,9 @@ class GeminiMagics(Magics, Settings):
 
         in_kernel = getattr(self.ipython, "kernel", None) is not None
         if record is not None and not settings.replay_pace and in_kernel:
-            from .views.instant import InstantView  # a replay at once: no live view to start and stop
+            from .views.headless import HeadlessView  # a replay at once: no live view to start and stop
 
-            view: Any = InstantView(allow_images=settings.allow_images)
+            view: Any = HeadlessView(allow_images=settings.allow_images)
         else:
             view = choose_view(self.ipython, allow_images=settings.allow_images)
         if plan.format.name in ("text", "json") and getattr(self.ipython, "kernel", None) is not None:

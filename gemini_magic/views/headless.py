@@ -1,4 +1,5 @@
-"""Where nobody watches a cell run (nbclient, papermill, Voila): nothing until the answer ends.
+"""Only the final output: where nobody watches a cell run (nbclient, papermill, Voila), and for an
+answer known whole before it is shown (a replay at once), which needs no painter to start and stop.
 
 A live widget there is pure cost: nbclient keeps the state of every widget a cell made, closed
 or not, in the executed notebook (``metadata.widgets``, the JavaScript module included), and its
