@@ -27,7 +27,7 @@ from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from .prompt import Image
+from .prompt import Blob, FileData, LocalFile
 
 __all__ = ["Conversation", "Turn", "current", "cell_id", "NAME"]
 
@@ -39,19 +39,32 @@ FORMAT = "gemini_magic.conversation/1"
 class Turn:
     """One question and its answer."""
 
-    prompt: list  # the parts sent: str and prompt.Image
+    prompt: list  # the parts sent: str, prompt.Blob, LocalFile, FileData
     answer: str
     cell: Optional[str] = None  # the front end's cell id (plus "#n" for the n-th %gemini in a cell)
     model: str = ""
 
     @property
     def text(self) -> str:
-        """The prompt as text, an image shown as ``[image/png image]``."""
-        return "".join(part if isinstance(part, str) else f"[{part.mime_type} image]" for part in self.prompt)
+        """The prompt as text, an image shown as ``[image/png image]``, a file as ``[application/pdf file]``."""
+        return "".join(part if isinstance(part, str) else _placeholder(part) for part in self.prompt)
 
     @property
     def images(self) -> list:
-        return [part for part in self.prompt if isinstance(part, Image)]
+        return [part for part in self.prompt if isinstance(part, Blob) and part.is_image]
+
+    @property
+    def files(self) -> list:
+        """The parts that are files (documents, audio, video, and files sent by URI)."""
+        return [
+            part for part in self.prompt if not isinstance(part, str) and not (isinstance(part, Blob) and part.is_image)
+        ]
+
+
+def _placeholder(part) -> str:
+    if isinstance(part, Blob) and part.is_image:
+        return f"[{part.mime_type} image]"
+    return f"[{part.mime_type or 'video'} file {part.name}]" if part.name else f"[{part.mime_type} file]"
 
 
 class Conversation:
@@ -207,11 +220,34 @@ def _preview(text: str, size: int) -> str:
 def _part_dict(part) -> dict:
     if isinstance(part, str):
         return {"text": part}
-    return {"inlineData": {"mimeType": part.mime_type, "data": base64.b64encode(part.data).decode("ascii")}}
+    if isinstance(part, FileData):
+        return {"fileData": {"fileUri": part.uri, "mimeType": part.mime_type, "displayName": part.name}}
+    if isinstance(part, LocalFile):  # too large to keep in the file: where it was, and its hash
+        return {
+            "localFile": {
+                "path": part.path,
+                "mimeType": part.mime_type,
+                "sizeBytes": part.size,
+                "sha256": part.sha256,
+                "displayName": part.name,
+            }
+        }
+    inline = {"mimeType": part.mime_type, "data": base64.b64encode(part.data).decode("ascii")}
+    if part.name:
+        inline["displayName"] = part.name
+    return {"inlineData": inline}
 
 
 def _part_from(data: dict):
     if "text" in data:
         return data["text"]
+    if "fileData" in data:
+        file = data["fileData"]
+        return FileData(file["fileUri"], file.get("mimeType"), file.get("displayName") or "")
+    if "localFile" in data:
+        local = data["localFile"]
+        return LocalFile(
+            local["path"], local["mimeType"], local["sizeBytes"], local["sha256"], local.get("displayName") or ""
+        )
     inline = data["inlineData"]
-    return Image(inline["mimeType"], base64.b64decode(inline["data"]))
+    return Blob(inline["mimeType"], base64.b64decode(inline["data"]), inline.get("displayName") or "")

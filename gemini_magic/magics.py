@@ -95,6 +95,13 @@ class GeminiMagics(Magics, Settings):
         help="Send an image first: a variable (PIL image, matplotlib Figure, PNG/JPEG bytes, path) or a file. Repeatable.",
     )
     @argument(
+        "--file",
+        metavar="PATH_OR_NAME",
+        action="append",
+        help="Send a file first: PDF, text, image, audio or video (a path, a variable, or a YouTube URL). Repeatable.",
+    )
+    @argument("--count", action="store_true", help="Count the prompt's tokens by kind of part; send nothing to answer.")
+    @argument(
         "-f",
         "--format",
         type=str.lower,
@@ -184,7 +191,7 @@ class GeminiMagics(Magics, Settings):
         environment, or --offline for the local demo server.
         """
         with one_line():
-            self._run(line, cell)
+            return self._run(line, cell)
 
     @property
     def ipython(self) -> InteractiveShell:
@@ -192,19 +199,26 @@ class GeminiMagics(Magics, Settings):
         assert self.shell is not None
         return self.shell
 
-    def _run(self, line: str, cell: Optional[str]) -> None:
+    def _run(self, line: str, cell: Optional[str]) -> Any:
         cmd = command.parse(self.gemini, line, cell)
+        if cmd.options.count and (cmd.options.each is not None or cmd.options.batch or cmd.options.dry_run):
+            raise Mistake("--count counts one prompt; for --each or --batch use --dry-run, which counts every prompt")
         if cmd.options.each is not None or cmd.options.batch or cmd.options.batch_job is not None:
             from .many import run_magic  # many prompts at once: a progress bar, not a stream
 
             return run_magic(self, cmd, self.request_for)
         if cmd.options.reset:
             forgotten = chat.current(self.ipython.user_ns).reset()
-            if not command.visible(cmd.prompt) and not cmd.options.image:
+            if not command.visible(cmd.prompt) and not cmd.options.image and not cmd.options.file:
                 print(f"Conversation reset: {forgotten} turn{'s' if forgotten != 1 else ''} forgotten.")
                 return
         ready = self.request_for(cmd)
         settings, request, out, plan = ready.settings, ready.request, ready.out, ready.plan
+        if cmd.options.count:
+            from .client import count_prompt
+
+            request.connection.check()
+            return count_prompt(request)  # shown as the cell's result; _gemini keeps the last answer
         replay = self._replay(cmd, settings)
         if cmd.options.dry_run:
             from .dryrun import dry_run, show
@@ -282,12 +296,13 @@ class GeminiMagics(Magics, Settings):
         return CellPlan(answer_format, conversation, turn, (options.chat or self.chat) and not options.no_chat)
 
     def _parts(self, cmd, settings: Settings) -> list:
-        """The user turn: --image images first, then the prompt with {name} filled in."""
-        from .prompt import build_parts, load_image
+        """The user turn: --image images and --file files first, then the prompt with {name} filled in."""
+        from .prompt import build_parts, load_file, load_image
 
         namespace = self.ipython.user_ns
         limit = settings.max_file_bytes
         images = [load_image(name, namespace, max_bytes=limit) for name in cmd.options.image or ()]
+        images += [load_file(spec, namespace, max_inline=limit) for spec in cmd.options.file or ()]
         expand = settings.variables and not cmd.options.no_vars
         return images + build_parts(
             cmd.prompt,
@@ -323,7 +338,7 @@ class GeminiMagics(Magics, Settings):
         settings and the user's namespace), --out and plan; any mistake raises."""
         options = cmd.options
         plan = self._plan(cmd)
-        if not command.visible(cmd.prompt) and not options.image:
+        if not command.visible(cmd.prompt) and not options.image and not options.file:
             raise Mistake("empty prompt: write the question in the cell under %%gemini, or after %gemini")
         settings = self.derive(
             model=options.model,

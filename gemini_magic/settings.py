@@ -84,7 +84,11 @@ class Settings(Configurable):
     max_chars = Int(20000, help="Characters of one {name} value put in a prompt (the rest is cut, with a note).").tag(
         config=True
     )
-    max_file_bytes = Int(20_000_000, help="Largest image file --image or {path} reads, in bytes.").tag(config=True)
+    max_file_bytes = Int(
+        20_000_000,
+        help="Largest file --image, --file or {path} reads into memory, in bytes; a larger --file or {path} "
+        "is uploaded through the Files API (up to 2 GB).",
+    ).tag(config=True)
     thinking_budget = Int(None, allow_none=True, help="Thinking tokens: 0 off, -1 automatic; None: the model's.").tag(
         config=True
     )

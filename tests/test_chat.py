@@ -13,7 +13,7 @@ from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
 from gemini_magic.chat import Conversation, Turn
-from gemini_magic.prompt import Image
+from gemini_magic.prompt import Blob
 from tests.kernel_helpers import Execution, kernel_env, running_kernel
 from tests.support import TEST_KEY
 
@@ -66,7 +66,7 @@ def test_several_magics_in_one_cell_get_their_own_turns():
 
 def test_it_shows_its_turns_and_saves_as_markdown_or_json(tmp_path):
     chat = Conversation(
-        [Turn(["Describe ", Image("image/png", PNG), " please"], "A plot.", "c1", "gemini-x")], "Be terse."
+        [Turn(["Describe ", Blob("image/png", PNG), " please"], "A plot.", "c1", "gemini-x")], "Be terse."
     )
     shown = repr(chat)
     assert shown.splitlines()[:3] == [

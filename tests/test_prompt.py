@@ -10,7 +10,7 @@ import pytest
 from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
-from gemini_magic.prompt import Image, PromptError, build_parts, load_image, to_image
+from gemini_magic.prompt import Blob, PromptError, build_parts, load_image, to_image
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 16
 JPEG = b"\xff\xd8\xff\xe0" + b"\0" * 16
@@ -130,7 +130,7 @@ def test_a_series_keeps_a_meaningful_index_and_cells_cannot_break_the_table():
 
 def test_images_become_image_parts_in_place():
     parts = build_parts("Compare {a} with {b}.", {"a": PNG, "b": JPEG})
-    assert parts == ["Compare ", Image("image/png", PNG), " with ", Image("image/jpeg", JPEG), "."]
+    assert parts == ["Compare ", Blob("image/png", PNG), " with ", Blob("image/jpeg", JPEG), "."]
 
 
 def test_a_matplotlib_figure_and_its_axes_become_png_images():
@@ -162,21 +162,23 @@ def test_a_pil_image_becomes_png_or_stays_jpeg():
 def test_a_path_is_read_but_a_string_in_braces_stays_text(tmp_path):
     path = tmp_path / "plot.png"
     path.write_bytes(PNG)
-    assert build_parts("{p}", {"p": path}) == [Image("image/png", PNG)]
+    assert build_parts("{p}", {"p": path}) == [Blob("image/png", PNG)]
     assert build_parts("{p}", {"p": str(path)}) == [str(path)]
 
 
-def test_bytes_that_are_not_an_image_are_an_error():
-    with pytest.raises(PromptError, match=r"\{blob\}: 3 bytes that are not a PNG, JPEG or WebP image"):
+def test_bytes_of_a_known_type_are_a_file_and_other_bytes_an_error():
+    pdf = b"%PDF-1.4\n1 0 obj\n<< /Type /Page >>\nendobj\n"
+    assert build_parts("Summarise {paper}", {"paper": pdf}) == ["Summarise ", Blob("application/pdf", pdf)]
+    with pytest.raises(PromptError, match=r"\{blob\}: 3 bytes of no type Gemini takes \(accepted: PDF; text"):
         build_parts("{blob}", {"blob": b"abc"})
 
 
 def test_image_arguments_take_a_variable_or_a_file(tmp_path):
     path = tmp_path / "chart.jpg"
     path.write_bytes(JPEG)
-    assert load_image("picture", {"picture": PNG}) == Image("image/png", PNG)
-    assert load_image("where", {"where": str(path)}) == Image("image/jpeg", JPEG)
-    assert load_image(str(path), {}) == Image("image/jpeg", JPEG)
+    assert load_image("picture", {"picture": PNG}) == Blob("image/png", PNG)
+    assert load_image("where", {"where": str(path)}) == Blob("image/jpeg", JPEG)
+    assert load_image(str(path), {}) == Blob("image/jpeg", JPEG)
     with pytest.raises(PromptError, match="--image nothing: no variable named 'nothing' and no image file"):
         load_image("nothing", {})
     with pytest.raises(PromptError, match="--image n: a int is not an image"):

@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from gemini_magic.client import Connection, Request
-from gemini_magic.prompt.parts import Image
+from gemini_magic.prompt.parts import Blob
 from gemini_magic.replay import recording_key
 
-images = st.builds(Image, st.sampled_from(["image/png", "image/jpeg"]), st.binary(min_size=1, max_size=64))
+images = st.builds(Blob, st.sampled_from(["image/png", "image/jpeg"]), st.binary(min_size=1, max_size=64))
 parts = st.lists(st.one_of(st.text(max_size=40), images), min_size=1, max_size=4).map(tuple)
 turns = st.lists(st.tuples(st.sampled_from(["user", "model"]), parts), max_size=3).map(tuple)
 schemas = st.none() | st.dictionaries(
@@ -52,7 +52,7 @@ def test_one_byte_of_one_image_changes_the_key(request, at, data):
     with_image = dataclasses.replace(request, parts=(image,) + request.parts)
     flipped = bytearray(image.data)
     flipped[at % len(flipped)] ^= 1
-    other = dataclasses.replace(request, parts=(Image(image.mime_type, bytes(flipped)),) + request.parts)
+    other = dataclasses.replace(request, parts=(Blob(image.mime_type, bytes(flipped)),) + request.parts)
     assert recording_key(with_image) != recording_key(other)
 
 
@@ -69,12 +69,12 @@ def test_the_same_request_gives_the_same_key(request):
 
 SAMPLE = """
 from gemini_magic.client import Request
-from gemini_magic.prompt.parts import Image
+from gemini_magic.prompt.parts import Blob
 from gemini_magic.replay import recording_key
 requests = [
     Request(prompt="", model="gemini-2.5-flash", parts=("Explain a p-value.",)),
     Request(prompt="", model="gemini-2.5-pro", system="Be terse.", temperature=0.1, max_tokens=300,
-            parts=(Image("image/png", bytes(range(256))), "What is in this picture? ünïcødé ✓"),
+            parts=(Blob("image/png", bytes(range(256))), "What is in this picture? ünïcødé ✓"),
             history=(("user", ("Hi",)), ("model", ("Hello!",))),
             response_mime_type="application/json", response_schema={"type": "object", "minimum": 0.3},
             thinking_budget=-1, include_thoughts=True, search=True),

@@ -14,14 +14,16 @@ message a user can act on.
 - ``errors``: SDK and transport exceptions into one sentence;
 - ``aio``: one whole answer through the async client (many prompts);
 - ``batch``: the Batch API;
-- ``count``: countTokens (``--dry-run``).
+- ``count``: countTokens (``--count``, ``--dry-run``);
+- ``files``: the Files API: uploads, their reuse, the wait while Google processes a video.
 """
 
 from .aio import answer_async
 from .batch import BatchJob, get_batch, submit_batch
 from .chunks import Delta
 from .connection import Connection, forget_clients, get_client
-from .count import count_tokens
+from .count import TokenCount, count_prompt, count_tokens
+from .files import forget_uploads, prepare, uploaded_files
 from .request import Request
 from .stream import stream_answer
 
@@ -30,11 +32,16 @@ __all__ = [
     "Connection",
     "Delta",
     "Request",
+    "TokenCount",
     "answer_async",
+    "count_prompt",
     "count_tokens",
+    "forget_uploads",
     "forget_clients",
     "get_batch",
     "get_client",
+    "prepare",
     "stream_answer",
     "submit_batch",
+    "uploaded_files",
 ]

@@ -28,8 +28,18 @@ async def answer_async(
 
     import tenacity
 
+    from .files import forget, gone, needs_preparing, prepare
+
     client = get_client(request.connection)
-    config, contents = shared_config(request), plain_contents(request)
+    config = shared_config(request)
+    if needs_preparing(request):
+        try:  # uploads block: in a thread, so the other prompts go on
+            sent = await asyncio.to_thread(prepare, request)
+        except Exception as error:
+            raise await asyncio.to_thread(describe_error, error, request) from None
+    else:
+        sent = request
+    contents = plain_contents(sent)
 
     async def attempt():
         if before_attempt is not None:
@@ -38,7 +48,14 @@ async def answer_async(
 
     retrying = tenacity.AsyncRetrying(**retry_policy(request, on_retry))
     try:
-        answer: Any = await retrying(attempt)
+        try:
+            answer: Any = await retrying(attempt)
+        except Exception as error:
+            if not gone(error, sent):
+                raise
+            forget(sent)  # a reused file Gemini no longer has: upload it again, once
+            contents = plain_contents(await asyncio.to_thread(prepare, request))
+            answer = await retrying(attempt)
     except Exception as error:
         # In a thread: a 404 looks up close model names over the network.
         raise await asyncio.to_thread(describe_error, error, request) from None

@@ -14,6 +14,8 @@ byte a second never trips a read timeout. So every client we make gets:
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import logging
 import sys
@@ -58,6 +60,7 @@ def _guard(response, limit: int, line_timeout: Optional[float], *, is_async: boo
         del response.headers["content-encoding"]  # we inflate it; the client must not do it again
     inflate = _DECODERS[encodings[0]]() if encodings else None
     meter = _Meter(limit, line_timeout)
+    meter.sink = _kept.get()
     guarded_sync, guarded_async = _stream_classes(type(response).__module__.split(".")[0])
     response.stream = (guarded_async if is_async else guarded_sync)(response.stream, inflate, meter)
 
@@ -77,6 +80,7 @@ class _Meter:
         self.line_timeout = line_timeout
         self.total = 0
         self.last_line = time.monotonic()
+        self.sink: Optional[list] = None  # the body's pieces are also kept here (see keep_bodies)
 
     def pieces(self, data: bytes, inflate) -> Iterator[bytes]:
         if inflate is None:
@@ -98,7 +102,24 @@ class _Meter:
                     f"Gemini sent its answer too slowly: no complete line in {self.line_timeout:g} s. Run the "
                     "cell again, or raise the limit with %config GeminiMagics.timeout = 300."
                 )
+            if self.sink is not None:
+                self.sink.append(piece)
             yield piece
+
+
+_kept: contextvars.ContextVar[Optional[list]] = contextvars.ContextVar("gemini_magic_kept_bodies", default=None)
+
+
+@contextlib.contextmanager
+def keep_bodies() -> Iterator[list]:
+    """Keep the bodies of the responses read in this block (small ones: countTokens), piece by
+    piece, for the fields the SDK's own types drop (``promptTokensDetails``)."""
+    pieces: list = []
+    token = _kept.set(pieces)
+    try:
+        yield pieces
+    finally:
+        _kept.reset(token)
 
 
 def _inflated(data: bytes, inflate) -> Iterator[bytes]:

@@ -64,6 +64,10 @@ class Exchange:
             scripted = self.server.take_script(split.path)
             if scripted is not None:
                 return send_script(self, scripted)
+            if split.path.startswith("/upload/") and h.command == "POST":
+                from .files import route_upload
+
+                return route_upload(self, query, headers, raw)
             if raw and body is None:
                 self.send_json(
                     400, error_body(400, "Invalid JSON payload received. Unexpected token.", "INVALID_ARGUMENT")
@@ -92,6 +96,10 @@ class Exchange:
             from .batch import route_batch
 
             return route_batch(self, method, version, name, action, body)
+        if name == "files" or name.startswith("files/"):
+            from .files import route_files
+
+            return route_files(self, method, name)
         if method == "GET" and name == "models" and not action:
             return self.send_json(200, {"models": [_model_info(m) for m, _ in MODELS]})
         if not name.startswith("models/") or name.count("/") != 1:
@@ -109,6 +117,11 @@ class Exchange:
                 404, not_found_body(model, version, "countTokens" if action == "countTokens" else "generateContent")
             )
 
+        from .files import file_problem
+
+        problem = file_problem(self.server, body)
+        if problem is not None:
+            return self.send_json(*problem)
         try:
             if action == "countTokens":
                 return self.count_tokens(body)
@@ -134,12 +147,11 @@ class Exchange:
     # -- answers -----------------------------------------------------------
 
     def count_tokens(self, body: dict) -> None:
+        from .files import count_by_modality
+
         request = body.get("generateContentRequest")
-        source = request if isinstance(request, dict) else body
-        _, _, tokens = read_prompt(source)
-        self.send_json(
-            200, {"totalTokens": tokens, "promptTokensDetails": [{"modality": "TEXT", "tokenCount": tokens}]}
-        )
+        read_prompt(request if isinstance(request, dict) else body)  # a bad directive is a 400, as for generate
+        self.send_json(200, count_by_modality(self.server, body))
 
     def stream(self, plan: AnswerPlan) -> None:
         h, server = self.h, self.server

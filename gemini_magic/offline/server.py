@@ -49,6 +49,8 @@ class OfflineGemini:
         verbose: bool = False,
         latency: float = 0.0,
         batch_seconds: float = 1.0,
+        processing_seconds: float = 0.6,
+        file_seconds: float = 48 * 3600,
     ):
         self.host = host
         self.delay = delay
@@ -58,6 +60,11 @@ class OfflineGemini:
         self._in_flight = 0
         self.max_concurrent = 0  # most generate requests in flight at once
         self.batches: dict = {}  # Batch API jobs by name (see offline_batch)
+        self.processing_seconds = processing_seconds  # how long an uploaded video is PROCESSING
+        self.file_seconds = file_seconds  # how long an uploaded file lives (48 h, as at Google)
+        self.files: dict = {}  # Files API files by name (see offline.files): size and hash, no bytes
+        self.upload_sessions: dict = {}  # resumable uploads under way, by upload id
+        self.uploaded: list = []  # every finished upload, oldest first (see ``uploads``)
         self._port = port
         self._httpd: Any = None
         self._thread: threading.Thread | None = None
@@ -142,10 +149,18 @@ class OfflineGemini:
         with self.lock:
             return list(self._requests)
 
+    @property
+    def uploads(self) -> list[dict]:
+        """Every Files API upload finished since the last ``clear()`` (name, mimeType, sizeBytes,
+        sha256...), oldest first. The files themselves stay until they expire or are deleted."""
+        with self.lock:
+            return [dict(record) for record in self.uploaded]
+
     def clear(self) -> None:
-        """Forget recorded requests, the ``fail_times`` counters and ``max_concurrent``."""
+        """Forget recorded requests and uploads, the ``fail_times`` counters and ``max_concurrent``."""
         with self.lock:
             self._requests.clear()
+            self.uploaded.clear()
             self._failures.clear()
             self._scripts.clear()
             self.max_concurrent = 0

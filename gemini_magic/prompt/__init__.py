@@ -1,10 +1,11 @@
 """Turning a prompt template and the user's variables into request parts.
 
 Pure: no IPython, no SDK. ``build_parts`` returns plain parts, ``str`` for text
-and :class:`Image` for images, which ``client.py`` turns into SDK parts::
+and :class:`Blob` for images and files (:class:`LocalFile` for a file too large to
+send inline), which ``client`` turns into SDK parts::
 
     build_parts("Describe {fig}; the data: {df}", {"fig": fig, "df": df})
-    # -> ["Describe ", Image("image/png", b"..."), "; the data: \\n**DataFrame** ..."]
+    # -> ["Describe ", Blob("image/png", b"..."), "; the data: \\n**DataFrame** ..."]
 
 What is a reference
 -------------------
@@ -31,20 +32,27 @@ How values become parts
 - pandas ``DataFrame`` / ``Series``: a compact Markdown table with the shape and
   dtypes, at most ``max_rows`` rows and ``max_columns`` columns, saying when
   it is truncated;
-- a PIL image, a matplotlib ``Figure`` (or ``Axes``), PNG/JPEG/WebP ``bytes``,
-  an ``IPython.display.Image`` or a ``pathlib.Path`` to an image file: an
-  :class:`Image` part;
+- a PIL image, a matplotlib ``Figure`` (or ``Axes``) or an ``IPython.display.Image``:
+  an image :class:`Blob`;
+- a ``pathlib.Path`` (a PDF, text, image, audio or video file; see ``files``) or
+  ``bytes`` of a known type: a file part (a ``str`` path stays text);
 - anything else: ``format(value, spec)``, bounded like a string.
 """
 
+from .files import load_file, read_file
 from .images import load_image, to_image
-from .parts import Image, Part, PromptError
+from .parts import Blob, FileData, LocalFile, Part, PromptError, is_file_part
 from .references import build_parts
 from .values import MAX_CHARS, MAX_ROWS, describe_value, pandas_kind
 
 __all__ = [
-    "Image",
+    "Blob",
+    "FileData",
+    "LocalFile",
     "Part",
+    "is_file_part",
+    "load_file",
+    "read_file",
     "PromptError",
     "build_parts",
     "load_image",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .parts import Image, PromptError
+from .parts import Blob, PromptError
 
 MAX_FILE_BYTES = 20_000_000  # Gemini's inline limit for a whole request
 
@@ -19,35 +19,28 @@ IMAGE_SUFFIXES = {
 }
 
 
-_MAGIC = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"))
-
-
 def _sniff(data: bytes):
-    for magic, mime in _MAGIC:
-        if data.startswith(magic):
-            return mime
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    if data[4:8] == b"ftyp" and data[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"heif"):
-        return "image/heif" if data[8:12] in (b"mif1", b"msf1", b"heif") else "image/heic"
-    return None
+    from .files import sniff
+
+    mime = sniff(data[:64])
+    return mime if mime is not None and mime.startswith("image/") else None
 
 
 def to_image(value: Any, *, strict: bool = True, max_bytes: int = MAX_FILE_BYTES):
-    """``value`` as an :class:`Image`, or None when it is not an image.
+    """``value`` as an :class:`Blob`, or None when it is not an image.
 
     With ``strict`` a value that is no image raises :class:`PromptError`;
     a ``str`` is then read as a path. Bytes that are not PNG, JPEG or WebP
     always raise: they cannot be sent as text either.
     """
-    if isinstance(value, Image):
+    if isinstance(value, Blob) and value.is_image:
         return value
     if isinstance(value, (bytes, bytearray, memoryview)):
         data = bytes(value)
         mime = _sniff(data)
         if mime is None:
             raise PromptError(f"{len(data):,} bytes that are not a PNG, JPEG or WebP image")
-        return Image(mime, data)
+        return Blob(mime, data)
     cls = type(value)
     module = cls.__module__ or ""
     if module.startswith("PIL.") and hasattr(value, "save") and hasattr(value, "mode"):
@@ -59,7 +52,7 @@ def to_image(value: Any, *, strict: bool = True, max_bytes: int = MAX_FILE_BYTES
 
             buffer = io.BytesIO()
             figure.savefig(buffer, format="png", bbox_inches="tight")
-            return Image("image/png", buffer.getvalue())
+            return Blob("image/png", buffer.getvalue())
     if module.startswith("IPython.") and cls.__name__ == "Image" and isinstance(getattr(value, "data", None), bytes):
         return to_image(value.data)
     if hasattr(value, "__fspath__") or (strict and isinstance(value, str)):
@@ -72,7 +65,7 @@ def to_image(value: Any, *, strict: bool = True, max_bytes: int = MAX_FILE_BYTES
     return None
 
 
-def load_image(name: str, namespace: Mapping[str, Any], *, max_bytes: int = MAX_FILE_BYTES) -> Image:
+def load_image(name: str, namespace: Mapping[str, Any], *, max_bytes: int = MAX_FILE_BYTES) -> Blob:
     """The image for ``--image NAME``: a variable holding an image (or a path), else a file."""
     import os
 
@@ -86,17 +79,17 @@ def load_image(name: str, namespace: Mapping[str, Any], *, max_bytes: int = MAX_
     raise PromptError(f"--image {name}: no variable named {name!r} and no image file by that name")
 
 
-def _pil_image(image) -> Image:
+def _pil_image(image) -> Blob:
     import io
 
     buffer = io.BytesIO()
     if image.format == "JPEG":
         image.save(buffer, format="JPEG")
-        return Image("image/jpeg", buffer.getvalue())
+        return Blob("image/jpeg", buffer.getvalue())
     if image.mode not in ("RGB", "RGBA", "L", "LA", "P", "1", "I", "I;16"):
         image = image.convert("RGBA")
     image.save(buffer, format="PNG")
-    return Image("image/png", buffer.getvalue())
+    return Blob("image/png", buffer.getvalue())
 
 
 def _image_file(path, strict: bool, max_bytes: int):
@@ -134,4 +127,4 @@ def _image_file(path, strict: bool, max_bytes: int):
     sniffed = _sniff(data)
     if sniffed is None:
         raise PromptError(f"{path!r}: its bytes are not a PNG, JPEG, WebP or HEIC image, whatever its name says")
-    return Image(sniffed, data)
+    return Blob(sniffed, data)

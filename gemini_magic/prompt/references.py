@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from .files import bytes_part, read_file
 from .images import MAX_FILE_BYTES, to_image
 from .parts import PromptError
 from .values import MAX_CHARS, MAX_ROWS, describe_value
@@ -40,10 +41,12 @@ def build_parts(
     max_rows: int = MAX_ROWS,
     max_file_bytes: int = MAX_FILE_BYTES,
 ) -> list:
-    """The parts of a prompt: ``str`` for text, :class:`Image` for images.
+    """The parts of a prompt: ``str`` for text, :class:`Blob` (or :class:`LocalFile`) for
+    images and files.
 
     Raises :class:`PromptError` for a reference to an undefined name, a missing
-    attribute or key, or a value that cannot be sent (bytes that are no image).
+    attribute or key, or a value that cannot be sent (bytes of no known type, a path
+    to a missing file or a type Gemini does not take).
     """
     if not expand:
         return [template] if template else []
@@ -122,7 +125,7 @@ def _expand_text(text: str, namespace, parts: list, max_chars: int, max_rows: in
         value = _resolve(match.group("path"), namespace, written)
         position = match.end()
         try:
-            image = to_image(value, strict=False, max_bytes=max_file_bytes)
+            image = _file_part(value, max_file_bytes)
             if image is None:
                 inserted = describe_value(value, match.group("spec") or "", max_chars=max_chars, max_rows=max_rows)
         except PromptError as error:
@@ -141,6 +144,16 @@ def _expand_text(text: str, namespace, parts: list, max_chars: int, max_rows: in
         out.append(inserted)
     out.append(text[position:])
     _append(parts, "".join(out))
+
+
+def _file_part(value: Any, max_file_bytes: int):
+    """A path (``pathlib.Path``, not a str: that is text) or bytes of a known type as a file part;
+    an image value as an image; None for anything else."""
+    if hasattr(value, "__fspath__") and not isinstance(value, str):
+        return read_file(value, max_inline=max_file_bytes)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes_part(bytes(value))
+    return to_image(value, strict=False, max_bytes=max_file_bytes)
 
 
 _BRACE = re.compile(r"[{}]")

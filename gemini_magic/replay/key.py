@@ -42,12 +42,16 @@ def canonical(value: Any) -> Any:
         return [canonical(v) for v in value]
     if isinstance(value, (bytes, bytearray)):
         return {"sha256": hashlib.sha256(value).hexdigest(), "bytes": len(value)}
-    if hasattr(value, "mime_type") and isinstance(getattr(value, "data", None), bytes):  # a prompt.Image
+    if hasattr(value, "mime_type") and isinstance(getattr(value, "data", None), bytes):  # a prompt.Blob
         return {
             "mime_type": value.mime_type,
             "sha256": hashlib.sha256(value.data).hexdigest(),
             "bytes": len(value.data),
         }
+    if hasattr(value, "sha256") and hasattr(value, "size"):  # a prompt.LocalFile: the same key as its bytes
+        return {"mime_type": value.mime_type, "sha256": value.sha256, "bytes": value.size}
+    if hasattr(value, "uri"):  # a prompt.FileData
+        return {"mime_type": value.mime_type, "uri": value.uri}
     raise TypeError(f"no canonical form for a {type(value).__name__}")
 
 
