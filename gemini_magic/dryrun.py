@@ -42,21 +42,25 @@ class DryRun:
 
 
 def request_json(request) -> dict:
-    """The request as the API would get it; image bytes and long texts summarised."""
-    from .client.request import plain_contents
+    """The request as the API would get it; file bytes and long texts summarised."""
 
     def part(p):
-        if "text" in p:
-            text = p["text"]
-            if len(text) > SHOWN_CHARS:
-                text = text[:SHOWN_CHARS] + f"… ({len(text) - SHOWN_CHARS:,} more characters)"
+        if isinstance(p, str):
+            text = p if len(p) <= SHOWN_CHARS else p[:SHOWN_CHARS] + f"… ({len(p) - SHOWN_CHARS:,} more characters)"
             return {"text": text}
-        inline = p["inline_data"]
-        return {"inline_data": {"mime_type": inline["mime_type"], "data": f"<{len(inline['data']):,} bytes>"}}
+        uri = getattr(p, "uri", None)
+        if uri is not None:
+            return {"file_data": {"file_uri": uri, "mime_type": p.mime_type}}
+        if getattr(p, "data", None) is None:  # a prompt.LocalFile
+            return {
+                "file_data": {"file_uri": f"<{p.name}: {p.size:,} bytes, uploaded when sent>", "mime_type": p.mime_type}
+            }
+        return {"inline_data": {"mime_type": p.mime_type, "data": f"<{len(p.data):,} bytes>"}}
 
+    turns = list(request.history) + [("user", request.parts or (request.prompt,))]
     body: dict = {
         "model": request.model,
-        "contents": [{"role": c["role"], "parts": [part(p) for p in c["parts"]]} for c in plain_contents(request)],
+        "contents": [{"role": role, "parts": [part(p) for p in parts]} for role, parts in turns],
     }
     if request.system:
         body["systemInstruction"] = {"parts": [{"text": request.system}]}
@@ -86,8 +90,13 @@ def request_json(request) -> dict:
 def parts_by_kind(request) -> list[str]:
     parts = request.parts or (request.prompt,)
     return [
-        f"text, {len(p):,} characters" if isinstance(p, str) else f"{p.mime_type}, {len(p.data):,} bytes" for p in parts
+        f"text, {len(p):,} characters" if isinstance(p, str) else f"{p.mime_type or 'video'}, {_size(p)}" for p in parts
     ]
+
+
+def _size(part) -> str:
+    size = getattr(part, "size", None)
+    return f"{size:,} bytes" if size is not None else "by URI"
 
 
 def _count(requests: list) -> tuple[list, str, list]:

@@ -41,9 +41,13 @@ def count_prompt(request: Request, *, upload: bool = True) -> TokenCount:
     instruction counted as text (the Gemini API's countTokens takes no system instruction,
     tools or generation config). With ``upload``, files too large to send inline are uploaded
     first (or reused), as they would be for the answer."""
+    from ..errors import GeminiError
+    from ..prompt import LocalFile
     from .files import prepare
     from .transport import keep_bodies
 
+    if not upload and any(isinstance(p, LocalFile) for p in request.parts):
+        raise GeminiError("a file too large to send inline is counted only once uploaded (--count uploads it)")
     client = get_client(request.connection)
     try:
         sent = prepare(request) if upload else request

@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from .errors import error_body
+from .request import field_of
 
 if TYPE_CHECKING:
     from .routes import Exchange
@@ -126,8 +127,8 @@ def _start(exchange: Exchange, headers: dict, raw: bytes) -> None:
         body = None
     file = body.get("file") if isinstance(body, dict) else None
     file = file if isinstance(file, dict) else {}
-    mime = headers.get("x-goog-upload-header-content-type") or file.get("mimeType") or ""
-    size = headers.get("x-goog-upload-header-content-length") or file.get("sizeBytes")
+    mime = headers.get("x-goog-upload-header-content-type") or field_of(file, "mimeType") or ""
+    size = headers.get("x-goog-upload-header-content-length") or field_of(file, "sizeBytes")
     if not mime or size is None or not str(size).isdigit():
         return exchange.send_json(400, error_body(400, "An upload needs its MIME type and size."))
     upload_id = uuid.uuid4().hex
@@ -135,7 +136,7 @@ def _start(exchange: Exchange, headers: dict, raw: bytes) -> None:
     with server.lock:
         server.upload_sessions[upload_id] = {
             "name": name,
-            "displayName": file.get("displayName") or "",
+            "displayName": field_of(file, "displayName") or "",
             "mimeType": mime,
             "size": int(size),
             "received": 0,
@@ -194,7 +195,7 @@ def _file_parts(body: dict) -> list:
 def file_problem(server, body: dict):
     """``(status, error body)`` when a ``fileData`` part names a file that cannot be used, else None."""
     for file in _file_parts(body):
-        uri = str(file.get("fileUri") or file.get("file_uri") or "")
+        uri = str(field_of(file, "fileUri") or "")
         if "youtube.com/" in uri or "youtu.be/" in uri:
             continue
         name = _file_name(uri)
@@ -254,15 +255,15 @@ def count_by_modality(server, body: dict) -> dict:
                 texts += len(part["text"])
             inline: Any = part.get("inlineData") or part.get("inline_data")
             if isinstance(inline, dict):
-                mime = str(inline.get("mimeType") or inline.get("mime_type") or "")
+                mime = str(field_of(inline, "mimeType") or "")
                 try:
-                    data = base64.b64decode(str(inline.get("data") or ""))
+                    data = base64.urlsafe_b64decode(str(inline.get("data") or "").replace("+", "-").replace("/", "_"))
                 except ValueError:
                     data = b""
                 add(_modality(mime), _tokens(mime, len(data), data))
             file: Any = part.get("fileData") or part.get("file_data")
             if isinstance(file, dict):
-                uri = str(file.get("fileUri") or file.get("file_uri") or "")
+                uri = str(field_of(file, "fileUri") or "")
                 record = live_file(server, _file_name(uri)) if _file_name(uri) else None
                 if record is not None:
                     add(_modality(record["mimeType"]), _tokens(record["mimeType"], record["sizeBytes"]))
