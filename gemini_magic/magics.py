@@ -170,6 +170,14 @@ class GeminiMagics(Magics, Settings):
             %%gemini --chat -f json --schema Row --out rows
             Extract the rows of {df} where price > 10.
 
+        --file sends a PDF, text, image, audio or video file (or a YouTube URL)
+        before the prompt; {path} does too when path is a pathlib.Path. Files
+        past Gemini's 20 MB inline limit are uploaded through the Files API and
+        reused by later cells. --count shows the prompt's tokens by kind of part.
+
+            %%gemini --file paper.pdf --file talk.mp3
+            Where does the talk disagree with the paper?
+
         The conversation (every answered cell, one turn each) is `_gemini_chat`;
         %gemini --reset starts it over.
 

@@ -38,6 +38,15 @@ then ``BATCH_STATE_RUNNING``, then ``BATCH_STATE_SUCCEEDED`` with one inlined
 response per request, in order (an ``error`` entry for a request whose
 directives make it fail). Batches live as long as the server.
 
+The Files API, as ``client.files`` uses it (see ``offline.files``): resumable uploads
+(``POST upload/{version}/files`` to start, then the pieces to the ``X-Goog-Upload-URL`` it
+hands back, on loopback), ``GET files/ID``, ``GET files`` and ``DELETE files/ID``. A video is
+``PROCESSING`` for ``processing_seconds`` (default 0.6) after its upload, then ``ACTIVE``;
+a file expires ``file_seconds`` (48 hours) after it. ``fileData`` parts naming a missing or
+expired file are answered 403, one still processing 400. ``server.uploads`` lists the
+finished uploads (size and sha256; the bytes are not kept). ``countTokens`` answers
+``promptTokensDetails`` by modality (text, image, document, audio, video).
+
 ``OfflineGemini(latency=0.2)`` waits that long before every generate answer
 (a model's time to first byte, for benchmarks); ``server.max_concurrent`` is the
 most generate requests it has had in flight at once (``clear()`` resets it).
