@@ -18,7 +18,9 @@ MB = 1_000_000
 
 @pytest.fixture(scope="module")
 def kernel(gemini_server):
-    with gemini_kernel(gemini_server.url, TEST_KEY, draws_widgets=False) as kernel:
+    with gemini_kernel(
+        gemini_server.url, TEST_KEY, "%config GeminiMagics.batch_poll = 0.05", draws_widgets=False
+    ) as kernel:
         yield kernel
 
 
@@ -159,6 +161,21 @@ def test_each_over_a_column_of_paths_sends_each_rows_file(kernel, server, tmp_pa
     sent = sorted(inline(user_parts(b)[1]) for b in generated(server))
     assert sent == [("text/csv", b"name,value\na,1\n"), ("text/csv", b"name,value\nb,1\n")]
     assert kernel.value("len(summaries)") == 2
+
+
+def test_a_batch_job_sends_its_files_by_uri(kernel, quick_batches, tmp_path):
+    server = quick_batches
+    for name in ("c", "d"):
+        (tmp_path / f"{name}.md").write_text(f"# Notes {name}\n")
+    setup = f"import pandas as pd, pathlib\nnotes = pd.Series([pathlib.Path({str(tmp_path)!r}) / n for n in ('c.md', 'd.md')])"
+    ok(kernel.execute(setup))
+    ok(kernel.execute("%%gemini --each notes --batch --out titles\nThe title of {item}."))
+    assert sorted((u["mimeType"], u["sizeBytes"]) for u in server.uploads) == [("text/markdown", 10)] * 2
+    (job,) = [r.json for r in server.requests if r.path.endswith(":batchGenerateContent")]
+    requests = job["batch"]["inputConfig"]["requests"]["requests"]
+    uris = {file_uri(r["request"]["contents"][0]["parts"][1]) for r in requests}
+    assert len(uris) == 2 and all("/files/" in uri for uri in uris)
+    assert kernel.value("len(titles)") == 2
 
 
 def test_a_conversation_sends_earlier_files_by_uri_not_inline_again(kernel, server, tmp_path):

@@ -27,16 +27,21 @@ class BatchJob:
 
 
 def submit_batch(requests: list, keys: list, *, display_name: str = "gemini_magic") -> BatchJob:
-    """Create one Batch API job with ``requests`` inlined (all for one model)."""
+    """Create one Batch API job with ``requests`` inlined (all for one model). Their files go
+    by URI (uploaded first, or reused): the inlined requests of a job share one size limit."""
     from google.genai import types
+
+    from .files import prepare
 
     first = requests[0]
     client = get_client(first.connection)
-    src = [
-        types.InlinedRequest(contents=sdk_contents(r), config=generation_config(r), metadata={"key": str(k)})
-        for r, k in zip(requests, keys)
-    ]
     try:
+        src = [
+            types.InlinedRequest(
+                contents=sdk_contents(prepare(r, limit=0)), config=generation_config(r), metadata={"key": str(k)}
+            )
+            for r, k in zip(requests, keys)
+        ]
         job = client.batches.create(
             model=first.model, src=src, config=types.CreateBatchJobConfig(display_name=display_name)
         )
