@@ -132,6 +132,17 @@ def test_a_video_is_used_once_google_has_processed_it(kernel, server, tmp_path):
     assert "Google is processing experiment.mp4" in run.stderr and "active" in run.stderr
 
 
+def test_a_video_google_cannot_process_fails_the_cell_in_one_line(kernel, server, gemini_server, tmp_path, monkeypatch):
+    monkeypatch.setattr(gemini_server, "processing_fails", True)
+    video = sparse(tmp_path / "broken.webm", b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81", 21 * MB)
+    run = kernel.execute(f"%%gemini --file {video}\nWhat happens?")
+    assert run.status == "error"
+    message = run.reply["content"]["evalue"]
+    assert message.startswith("Google could not process broken.webm: The video could not be decoded.")
+    assert "\n" not in message and "Traceback" not in run.stderr
+    assert generated(server) == []  # nothing was asked about a file Gemini cannot read
+
+
 def test_a_youtube_url_is_sent_as_file_data(kernel, server):
     url = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
     ok(kernel.execute(f"%%gemini --file {url}\nSummarise the video in three bullets."))

@@ -12,7 +12,8 @@ Uploads follow Google's resumable protocol:
 
 Then ``GET /{version}/files/{id}`` reads a file, ``GET /{version}/files`` lists them and
 ``DELETE /{version}/files/{id}`` deletes one. A video is ``PROCESSING`` for
-``server.processing_seconds`` after its upload, then ``ACTIVE``; every file expires
+``server.processing_seconds`` after its upload, then ``ACTIVE`` (``FAILED`` with
+``server.processing_fails``); every file expires
 ``server.file_seconds`` after its upload (48 hours, as at Google) and is then gone.
 A generate or countTokens request whose ``fileData`` names a file that is missing or
 expired is answered 403 (Google's "may not exist"); one still processing, 400.
@@ -44,7 +45,7 @@ def _stamp(seconds: float) -> str:
 def file_json(server, record: dict) -> dict:
     """A stored file as Google's ``File`` resource, its state as of now."""
     now = time.time()
-    state = "PROCESSING" if now < record["ready"] else "ACTIVE"
+    state = "PROCESSING" if now < record["ready"] else "FAILED" if record.get("failed") else "ACTIVE"
     shown = {
         "name": record["name"],
         "displayName": record["displayName"],
@@ -58,6 +59,8 @@ def file_json(server, record: dict) -> dict:
         "state": state,
         "source": "UPLOADED",
     }
+    if state == "FAILED":
+        shown["error"] = {"code": 400, "message": "The video could not be decoded."}
     if not shown["displayName"]:
         del shown["displayName"]
     return shown
@@ -107,6 +110,7 @@ def route_upload(exchange: Exchange, query: dict, headers: dict, raw: bytes) -> 
         "created": now,
         "ready": now + (server.processing_seconds if session["mimeType"].startswith("video/") else 0.0),
         "expires": now + server.file_seconds,
+        "failed": server.processing_fails and session["mimeType"].startswith("video/"),
     }
     with server.lock:
         server.upload_sessions.pop(upload_id, None)
@@ -202,7 +206,7 @@ def file_problem(server, body: dict):
         record = live_file(server, name) if name else None
         if record is None:
             return 403, _missing(name or uri)
-        if time.time() < record["ready"]:
+        if time.time() < record["ready"] or record.get("failed"):
             return 400, error_body(
                 400,
                 f"The File {name.split('/')[-1]} is not in an ACTIVE state and usage is not allowed.",

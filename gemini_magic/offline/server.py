@@ -61,6 +61,7 @@ class OfflineGemini:
         self.max_concurrent = 0  # most generate requests in flight at once
         self.batches: dict = {}  # Batch API jobs by name (see offline_batch)
         self.processing_seconds = processing_seconds  # how long an uploaded video is PROCESSING
+        self.processing_fails = False  # True: uploaded videos end FAILED instead of ACTIVE
         self.file_seconds = file_seconds  # how long an uploaded file lives (48 h, as at Google)
         self.files: dict = {}  # Files API files by name (see offline.files): size and hash, no bytes
         self.upload_sessions: dict = {}  # resumable uploads under way, by upload id
