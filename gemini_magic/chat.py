@@ -136,8 +136,9 @@ class Conversation:
             + (f" (system: {_preview(self.system, 60)})" if self.system else "")
         ]
         for number, turn in enumerate(self.turns, 1):
-            images = len(turn.images)
-            extra = f" (+{images} image{'s' if images != 1 else ''})" if images else ""
+            images, files = len(turn.images), len(turn.files)
+            counted = [f"{n} {noun}{'s' if n != 1 else ''}" for n, noun in ((images, "image"), (files, "file")) if n]
+            extra = f" (+{', '.join(counted)})" if counted else ""
             lines.append(
                 f"[{number}] you: {_preview(''.join(p for p in turn.prompt if isinstance(p, str)), 70)}{extra}"
             )

@@ -201,3 +201,33 @@ def test_running_a_cell_again_replaces_its_turn(gemini_server):
             run = execute_in_cell(kernel, "%gemini One\n%gemini Two", "cell-c")
             assert run.status == "ok"
         assert kernel.value("[t.cell for t in _gemini_chat.turns]") == ["cell-a", "cell-b", "cell-c", "cell-c#2"]
+
+
+def test_files_in_a_turn_are_counted_and_saved_inline_by_uri_or_by_path(tmp_path):
+    from gemini_magic.prompt import FileData, LocalFile
+
+    pdf = Blob("application/pdf", b"%PDF-1.7\n", "paper.pdf")
+    video = FileData("https://youtu.be/dQw4w9WgXcQ", None, "https://youtu.be/dQw4w9WgXcQ")
+    talk = LocalFile("/data/talk.mp3", "audio/mpeg", 30_000_000, "ab" * 32, "talk.mp3")
+    chat = Conversation([Turn(["Compare ", pdf, video, talk, Blob("image/png", PNG)], "They agree.", "c1")])
+    assert "(+1 image, 3 files)" in repr(chat)
+    assert chat.turns[0].text == (
+        "Compare [application/pdf file paper.pdf][video file https://youtu.be/dQw4w9WgXcQ]"
+        "[audio/mpeg file talk.mp3][image/png image]"
+    )
+    chat.save(tmp_path / "chat.json")
+    saved = json.loads((tmp_path / "chat.json").read_text())["turns"][0]["prompt"]
+    assert saved[1] == {
+        "inlineData": {"mimeType": "application/pdf", "data": "JVBERi0xLjcK", "displayName": "paper.pdf"}
+    }
+    assert saved[2]["fileData"]["fileUri"] == "https://youtu.be/dQw4w9WgXcQ"
+    assert saved[3]["localFile"] == {
+        "path": "/data/talk.mp3",
+        "mimeType": "audio/mpeg",
+        "sizeBytes": 30_000_000,
+        "sha256": "ab" * 32,
+        "displayName": "talk.mp3",
+    }
+    loaded = Conversation.load(tmp_path / "chat.json")
+    assert loaded.turns[0].prompt == chat.turns[0].prompt
+    assert [p.name for p in loaded.turns[0].files] == ["paper.pdf", "https://youtu.be/dQw4w9WgXcQ", "talk.mp3"]
