@@ -107,7 +107,7 @@ def test_each_file_mistake_is_one_line_and_nothing_is_sent_or_uploaded(ip, serve
         file.write(b"\0\0\0\x20ftypisom")
         file.truncate(2 * 1024**3 + 1)
     for spec, reason in (
-        (tmp_path / "missing.pdf", "missing.pdf': no such file"),
+        (tmp_path / "missing.pdf", "missing.pdf: no such file"),
         (tmp_path / "folder", "a directory, not a file"),
         (tmp_path / "empty.pdf", "the file is empty"),
         (tmp_path / "report.docx", "is not one Gemini takes; accepted: PDF; text (.txt .md .csv"),
@@ -116,6 +116,7 @@ def test_each_file_mistake_is_one_line_and_nothing_is_sent_or_uploaded(ip, serve
     ):
         message = fails(ip, f"--file {spec}")
         assert message.startswith(f"--file {spec}: ") and reason in message, message
+        assert message.count(str(spec)) == 1  # the path is said once
     ip.user_ns["count"] = 3
     assert "holds a int, not a path" in fails(ip, "--file count")
     assert server.requests == [] and server.uploads == []

@@ -163,6 +163,22 @@ def test_count_shows_tokens_by_kind_and_generates_nothing(kernel, server, tmp_pa
     assert kernel.value("int(_) == 264 and _.by_kind == {'text': 6, 'document': 258}") is True
 
 
+def test_count_uploads_what_cannot_go_inline_and_again_when_google_lost_it(kernel, server, tmp_path):
+    from google import genai
+    from google.genai import types
+
+    talk = sparse(tmp_path / "counted.mp3", b"ID3\x04\0\0\0\0\0\4", 21 * MB)
+    ok(kernel.execute(f"%gemini --count --file {talk} Transcribe it."))
+    (upload,) = server.uploads
+    client = genai.Client(api_key=TEST_KEY, http_options=types.HttpOptions(base_url=server.url))
+    client.files.delete(name=upload["name"])
+    run = ok(kernel.execute(f"%gemini --count --file {talk} Transcribe it."))
+    (result,) = run.of_type("execute_result")
+    assert result["content"]["data"]["text/plain"] == "42,004 tokens: text 4 · audio 42,000"
+    assert len(server.uploads) == 2
+    assert not [r for r in server.requests if r.path.endswith(("generateContent", "GenerateContent"))]
+
+
 def test_each_over_a_column_of_paths_sends_each_rows_file(kernel, server, tmp_path):
     for name in ("a", "b"):
         (tmp_path / f"{name}.csv").write_text(f"name,value\n{name},1\n")

@@ -43,22 +43,32 @@ def count_prompt(request: Request, *, upload: bool = True) -> TokenCount:
     first (or reused), as they would be for the answer."""
     from ..errors import GeminiError
     from ..prompt import LocalFile
-    from .files import prepare
+    from .files import forget, gone, prepare
     from .transport import keep_bodies
 
     if not upload and any(isinstance(p, LocalFile) for p in request.parts):
         raise GeminiError("a file too large to send inline is counted only once uploaded (--count uploads it)")
     client = get_client(request.connection)
-    try:
-        sent = prepare(request) if upload else request
+
+    def ask(sent: Request):
         contents = plain_contents(sent)
         if request.system:
             contents = [{"role": "user", "parts": [{"text": request.system}]}] + contents
         with keep_bodies() as pieces:
             result = client.models.count_tokens(model=request.model, contents=contents)
+        return TokenCount(result.total_tokens or 0, _by_kind(b"".join(pieces)))
+
+    try:
+        sent = prepare(request) if upload else request
+        try:
+            return ask(sent)
+        except Exception as error:
+            if not (upload and gone(error, sent)):
+                raise
+            forget(sent)  # a reused file Gemini no longer has: upload it again, once
+            return ask(prepare(request))
     except Exception as error:
         raise describe_error(error, request) from None
-    return TokenCount(result.total_tokens or 0, _by_kind(b"".join(pieces)))
 
 
 def _by_kind(body: bytes) -> dict:

@@ -235,4 +235,7 @@ def load_file(spec: str, namespace: Mapping[str, Any], *, max_inline: int = INLI
             raise PromptError(f"the variable holds a {type(value).__name__}, not a path, bytes or a YouTube URL")
         return read_file(spec, max_inline=max_inline)
     except PromptError as error:
-        raise PromptError(f"--file {spec}: {error}") from None
+        said = str(error)
+        if said.startswith(f"{spec!r}: "):  # the path as written: not twice
+            said = said[len(repr(spec)) + 2 :]
+        raise PromptError(f"--file {spec}: {said}") from None
