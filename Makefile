@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: demo test test-fast test-browser test-versions lint bench bench-many bench-replay browser-deps clean
+.PHONY: demo test test-fast test-browser test-versions lint bench bench-many bench-replay bench-files browser-deps clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,10 @@ bench-many: $(VENV)/.installed
 ## Replay: a 20-cell notebook replayed vs display(Markdown(...)) in real kernels; record file size for 1,000 answers.
 bench-replay: $(VENV)/.installed
 	$(PY) -m benchmarks.bench_replay
+
+## Files in the prompt (upload, reuse, inline) against the raw SDK calls, in a real kernel.
+bench-files: $(VENV)/.installed
+	$(PY) -m benchmarks.bench_files
 
 ## Debian's Chromium for the browser tier (never Playwright's own download).
 browser-deps:

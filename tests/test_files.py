@@ -3,6 +3,7 @@ errors found before anything is sent, and the offline server's Files API through
 
 import base64
 import io
+import os
 import time
 
 import pytest
@@ -221,3 +222,13 @@ def test_file_data_parts_reach_the_server_as_the_sdk_sends_them(client, server):
     video, text = server.requests[-1].json["contents"][0]["parts"]
     assert field_of(video["fileData"], "fileUri") == "https://youtu.be/dQw4w9WgXcQ"  # Google reads either spelling
     assert text == {"text": "Summarise the video."}
+
+
+def test_a_large_file_changed_on_disk_is_hashed_again(tmp_path):
+    path = tmp_path / "talk.mp3"
+    path.write_bytes(b"ID3\x04" + b"a" * 100)
+    first = read_file(path, max_inline=10)
+    assert read_file(path, max_inline=10).sha256 == first.sha256
+    path.write_bytes(b"ID3\x04" + b"b" * 100)  # same size, new content
+    os.utime(path, ns=(time.time_ns(), time.time_ns() + 1_000_000))
+    assert read_file(path, max_inline=10).sha256 != first.sha256

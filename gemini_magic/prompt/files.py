@@ -174,7 +174,7 @@ def read_file(path: Any, *, max_inline: int = INLINE_LIMIT):
                     raise PromptError(f"{path!r}: grew past {max_inline:,} bytes while being read")
                 _check_text(path, mime, data)
                 return Blob(mime, data, name)
-            return LocalFile(os.path.abspath(path), mime, info.st_size, _sha256(file, head), name)
+            return LocalFile(os.path.abspath(path), mime, info.st_size, _sha256(file, head, info), name)
     except OSError as error:
         raise PromptError(f"{path!r}: cannot read the file ({error.strerror or error})") from None
 
@@ -187,13 +187,23 @@ def _check_text(path: str, mime: str, data: bytes) -> None:
             raise PromptError(f"{path!r}: not UTF-8 text, so it cannot be sent as {mime}") from None
 
 
-def _sha256(file, head: bytes) -> str:
+_hashes: dict = {}  # (device, inode, size, mtime) -> sha256: an unchanged large file is hashed once
+
+
+def _sha256(file, head: bytes, info) -> str:
     import hashlib
 
+    seen = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+    known = _hashes.get(seen)
+    if known is not None:
+        return known
     digest = hashlib.sha256(head)
     while chunk := file.read(1 << 20):
         digest.update(chunk)
-    return digest.hexdigest()
+    if len(_hashes) > 1000:
+        _hashes.clear()
+    _hashes[seen] = digest.hexdigest()
+    return _hashes[seen]
 
 
 def bytes_part(data: bytes, name: str = "") -> Blob:
