@@ -66,6 +66,7 @@ def test_a_pdf_goes_inline_as_application_pdf(kernel, server, tmp_path):
     assert inline(pdf) == ("application/pdf", PDF)
     assert text == {"text": "Summarise this paper in one line."}
     assert server.uploads == []
+    assert "it carried a file (application/pdf" in kernel.value("_gemini.text")
 
 
 def test_a_request_past_20_mb_uploads_its_largest_file_with_a_progress_line_and_sends_its_uri(kernel, server, tmp_path):
@@ -149,6 +150,7 @@ def test_a_youtube_url_is_sent_as_file_data(kernel, server):
     (body,) = generated(server)
     assert file_uri(user_parts(body)[0]) == url
     assert server.uploads == []
+    assert "it carried a file by URI (video)" in kernel.value("_gemini.text")
 
 
 def test_count_shows_tokens_by_kind_and_generates_nothing(kernel, server, tmp_path):

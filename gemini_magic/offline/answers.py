@@ -208,7 +208,11 @@ def _request_notes(body: dict) -> tuple:
     for inline in images:
         mime = field_of(inline, "mimeType") if isinstance(inline, dict) else None
         size = len(str(field_of(inline, "data") or "")) * 3 // 4
-        notes.append(f"it carried an image ({mime or 'image'}, about {size:,} bytes)")
+        what = "an image" if str(mime or "image").startswith("image/") else "a file"
+        notes.append(f"it carried {what} ({mime or 'image'}, about {size:,} bytes)")
+    files = [p.get("fileData") or p.get("file_data") for p in last.get("parts") or () if isinstance(p, dict)]
+    for file in (f for f in files if isinstance(f, dict)):
+        notes.append(f"it carried a file by URI ({field_of(file, 'mimeType') or 'video'})")
     if len(contents) > 1:
         notes.append(f"it continued a conversation: {(len(contents) - 1) // 2} earlier turn(s) were sent")
     if _searches(body):
