@@ -105,6 +105,14 @@ def prepare(request: Request, *, limit: int = INLINE_LIMIT, progress: bool = Tru
     if not needs_preparing(request, limit):
         return request
     client = get_client(request.connection)
+    if client.vertexai:  # no Files API: everything goes inline, as long as it fits
+        carried = sum(_carried(p) for p in request.parts) + sum(_carried(p) for _, ps in request.history for p in ps)
+        if carried <= limit and not any(isinstance(p, LocalFile) for p in _all_parts(request)):
+            return request
+        raise GeminiError(
+            "Vertex AI has no Files API, and this request carries more than 20 MB of files: send smaller "
+            "files, or use a Gemini API key (GEMINI_API_KEY) for files up to 2 GB."
+        )
     owner = account(request.connection)
 
     def by_uri(part):
