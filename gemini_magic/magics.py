@@ -115,6 +115,17 @@ class GeminiMagics(Magics, Settings):
     )
     @argument("--search", action="store_true", help="Ground with Google Search; the sources are listed (.citations).")
     @argument(
+        "--code-execution",
+        action="store_true",
+        help="Let Gemini run Python code; the code and its output are shown (.executed).",
+    )
+    @argument(
+        "--url",
+        metavar="URL",
+        action="append",
+        help="A page for Gemini to read (URL-context tool; up to 20); those read are listed (.url_context).",
+    )
+    @argument(
         "--each",
         metavar="NAME",
         help="Run the cell once per item of list/Series/DataFrame NAME ({item}, {index}, columns).",
@@ -332,6 +343,7 @@ class GeminiMagics(Magics, Settings):
             thinking_budget=options.thinking_budget,
             show_thoughts=options.show_thoughts or None,
             search=options.search or None,
+            code_execution=options.code_execution or None,
             offline=options.offline or None,
             concurrency=options.concurrency,
             rpm=options.rpm,
@@ -347,6 +359,7 @@ class GeminiMagics(Magics, Settings):
             system=system,
             history=chat.Conversation.history(plan.conversation.before(plan.turn)) if plan.chat else (),
             answer_format=plan.format,
+            urls=command.check_urls(options.url),
         )
         if plan.chat and options.system is not None:
             plan.conversation.system = request.system  # -s in a chat cell applies to the whole conversation

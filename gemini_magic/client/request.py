@@ -27,6 +27,8 @@ class Request:
     thinking_budget: Optional[int] = None  # tokens; 0 off, -1 automatic
     include_thoughts: bool = False  # ask for thought summaries
     search: bool = False  # ground the answer with Google Search
+    code_execution: bool = False  # let Gemini run Python code and show it
+    urls: tuple = ()  # pages for the URL-context tool, listed after the prompt
 
 
 def generation_config(request: Request):
@@ -44,11 +46,33 @@ def generation_config(request: Request):
         response_mime_type=request.response_mime_type,
         response_json_schema=request.response_schema,
         thinking_config=thinking,
-        tools=[types.Tool(google_search=types.GoogleSearch())] if request.search else None,
+        tools=tools(request),
     )
     if all(value is None for value in fields.values()):
         return None  # the same request, and the SDK then does less for every chunk
     return types.GenerateContentConfig(**fields)
+
+
+def tools(request: Request) -> Optional[list]:
+    """The tools a request turns on (Google Search, code execution, URL context), or None."""
+    from google.genai import types
+
+    chosen = []
+    if request.search:
+        chosen.append(types.Tool(google_search=types.GoogleSearch()))
+    if request.code_execution:
+        chosen.append(types.Tool(code_execution=types.ToolCodeExecution()))
+    if request.urls:
+        chosen.append(types.Tool(url_context=types.UrlContext()))
+    return chosen or None
+
+
+def user_parts(request: Request) -> tuple:
+    """This prompt's parts as sent: the parts (or the prompt text), then the ``--url`` pages."""
+    parts = request.parts or (request.prompt,)
+    if request.urls:
+        parts = (*parts, "Pages:\n" + "\n".join(request.urls))
+    return parts
 
 
 def sdk_contents(request: Request):
@@ -59,7 +83,7 @@ def sdk_contents(request: Request):
         return types.Content(role=role, parts=[sdk_part(part) for part in parts])
 
     turns = [content(role, parts) for role, parts in request.history]
-    turns.append(content("user", request.parts or (request.prompt,)))
+    turns.append(content("user", user_parts(request)))
     return turns
 
 
@@ -97,5 +121,5 @@ def plain_contents(request: Request) -> list:
         return {"inline_data": {"mime_type": value.mime_type, "data": value.data}}  # a prompt.Image
 
     turns = [{"role": role, "parts": [part(p) for p in parts]} for role, parts in request.history]
-    turns.append({"role": "user", "parts": [part(p) for p in request.parts or (request.prompt,)]})
+    turns.append({"role": "user", "parts": [part(p) for p in user_parts(request)]})
     return turns
