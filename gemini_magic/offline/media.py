@@ -50,16 +50,16 @@ def add_media(events: list, body: dict, model: str, d: dict, prompt: str, event)
     extra: list[tuple[int, dict]] = []
     n = len(events)
     # Between paragraphs: after an event whose text ends a line.
-    ends = [i + 1 for i, e in enumerate(events) if _text(e).endswith("\n")] or [n]
+    ends = [i + 1 for i, e in enumerate(events) if _text(e).endswith("\n")]
+    if len(ends) <= images + 1:  # few paragraphs (fixed-size chunks): anywhere
+        ends = list(range(1, n + 1)) or [0]
 
-    def near(target: int) -> int:
-        return min(ends, key=lambda i: abs(i - target))
-
-    for i in range(images):
+    for i in range(images):  # spread over the paragraph ends
         data = base64.b64encode(demo_png(i + 1)).decode("ascii")
-        extra.append((near((i + 1) * n // (images + 1)), {"inlineData": {"mimeType": "image/png", "data": data}}))
+        at = ends[min(len(ends) - 1, (i + 1) * len(ends) // (images + 1))]
+        extra.append((at, {"inlineData": {"mimeType": "image/png", "data": data}}))
     if _tool(body, "codeExecution", "code_execution"):
-        at = near(n // 3)
+        at = ends[len(ends) // 3]
         outcome = "OUTCOME_" + d.get("outcome", "OK")
         output = OUTPUT if outcome == "OUTCOME_OK" else "Traceback (most recent call last):\nZeroDivisionError\n"
         extra.append((at, {"executableCode": {"language": "PYTHON", "code": CODE}}))

@@ -117,7 +117,8 @@ def image_output(image: AnswerImage) -> tuple[dict, dict]:
     """One image as its own output; one that is not PNG, JPEG, WebP or GIF only says it is there."""
     kind = image.kind
     if kind is None:
-        return {"text/markdown": image_note(image).strip() + "\n", "text/plain": image.describe()}, {}
+        plain = f"[{image.describe()}, kept in .images (not shown: only PNG, JPEG, WebP and GIF images are)]"
+        return {"text/markdown": image_note(image).strip() + "\n", "text/plain": plain}, {}
     return {kind: image.base64(), "text/plain": f"<{image.describe()}>"}, {}
 
 
