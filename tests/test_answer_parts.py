@@ -187,9 +187,15 @@ def test_url_sends_the_pages_with_the_tool_and_lists_what_was_read(ip, server):
     ask(ip, "--url https://example.com/guide --url https://news.example/paywall-story", "Summarise these.")
     body = server.requests[-1].json
     assert body["tools"] == [{"urlContext": {}}]
-    assert body["contents"][-1]["parts"][-1]["text"] == "Pages:\nhttps://example.com/guide\nhttps://news.example/paywall-story"
+    assert (
+        body["contents"][-1]["parts"][-1]["text"]
+        == "Pages:\nhttps://example.com/guide\nhttps://news.example/paywall-story"
+    )
     answer = ip.user_ns["_gemini"]
-    assert answer.url_context == [("https://example.com/guide", "read"), ("https://news.example/paywall-story", "paywall")]
+    assert answer.url_context == [
+        ("https://example.com/guide", "read"),
+        ("https://news.example/paywall-story", "paywall"),
+    ]
     bundle, metadata = final_outputs(answer)[0]
     assert "**Pages read**" in bundle["text/markdown"]
     html = render_html(bundle["text/markdown"])

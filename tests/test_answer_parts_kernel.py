@@ -22,7 +22,10 @@ def kernel(gemini_server):
     with gemini_kernel(gemini_server.url, TEST_KEY) as kernel:
         # Highlighting loads Pygments' Python lexer once (a tenth of a second): the live view
         # then pauses to keep to its CPU share. Load it first so these answers are painted live.
-        warm = "from gemini_magic.render import render_html; render_html('```python\\nx = 1\\n```\\n', typeset=True)"
+        warm = (
+            "from gemini_magic.render import IncrementalRenderer as R; r = R(typeset=True)\n"
+            "r.feed('```python\\nx = 1\\n```\\n'); r.finish(); r.html()"
+        )
         assert kernel.execute(warm).status == "ok"
         yield kernel
 
@@ -76,7 +79,10 @@ def test_pages_read_are_listed_under_the_answer(kernel):
     run = kernel.execute("%%gemini --url https://example.com/a --url https://example.com/failing\nCompare them.")
     ((_, data),) = shown(run)
     assert "**Pages read**" in data["text/markdown"]
-    assert kernel.value("_gemini.url_context") == [["https://example.com/a", "read"], ["https://example.com/failing", "failed"]]
+    assert kernel.value("_gemini.url_context") == [
+        ["https://example.com/a", "read"],
+        ["https://example.com/failing", "failed"],
+    ]
 
 
 def test_a_saved_notebook_keeps_images_as_image_png_and_the_code_as_markdown(gemini_server, tmp_path, monkeypatch):

@@ -126,7 +126,6 @@ def deltas(record: Record, pace: float = 0.0) -> Iterator:
     """The recorded answer as deltas: its text in pieces (``pace`` characters a second;
     0: at once), then how it ended, its usage, sources and model."""
     from ..client import Delta
-
     from .store import parts_of
 
     answer = record.answer
