@@ -191,6 +191,14 @@ class GeminiMagics(Magics, Settings):
         (the classroom: no key needed). --refresh asks again; --dry-run shows the
         request, its tokens and its estimated cost and sends nothing.
 
+        --code-execution lets Gemini run Python; the code and its output show in
+        the answer (.executed). --url URL (repeatable) has Gemini read pages; the
+        pages read are listed (.url_context). An image model's pictures appear
+        where they come, as image outputs (.images).
+
+            %%gemini --code-execution --url https://example.com/data.html
+            Average the table on this page.
+
         Needs GEMINI_API_KEY (or GOOGLE_API_KEY, or Vertex AI settings) in the
         environment, or --offline for the local demo server.
         """
