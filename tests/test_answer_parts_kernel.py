@@ -103,3 +103,16 @@ def test_a_saved_notebook_keeps_images_as_image_png_and_the_code_as_markdown(gem
     assert "Code Gemini ran" in "".join(o.data.get("text/markdown", "") for o in outputs)
     assert "widgets" not in notebook.metadata
     assert outputs[-1].metadata["gemini_magic"]["images"] == 1
+
+
+def test_where_the_widget_cannot_be_drawn_images_are_named_while_streaming_and_shown_at_the_end(gemini_server):
+    with gemini_kernel(gemini_server.url, TEST_KEY, draws_widgets=False) as kernel:
+        probe = kernel.wait_for_probe()
+        kernel.client.shell_channel.send(kernel.client.session.msg("comm_close", {"comm_id": probe, "data": {}}))
+        run = kernel.execute(
+            "%%gemini -m gemini-2.5-flash-image\nDraw it. [[offline image=1 chunks=20 chunk_chars=20 delay=0.3]]"
+        )
+        assert run.status == "ok" and run.live_paints() == []
+        growing = [m["content"]["data"]["text/markdown"] for m in run.of_type("update_display_data")[:-1]]
+        assert any("kept in `.images`" in text for text in growing), growing
+        assert [kind for kind, _ in shown(run)] == ["markdown", "image/png", "markdown"]
