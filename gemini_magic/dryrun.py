@@ -78,8 +78,17 @@ def request_json(request) -> dict:
     }
     if config:
         body["generationConfig"] = config
-    if request.search:
-        body["tools"] = [{"googleSearch": {}}]
+    tools = [
+        tool
+        for on, tool in (
+            (request.search, {"googleSearch": {}}),
+            (request.code_execution, {"codeExecution": {}}),
+            (request.urls, {"urlContext": {}}),
+        )
+        if on
+    ]
+    if tools:
+        body["tools"] = tools
     return body
 
 

@@ -282,3 +282,12 @@ def test_a_chat_goes_on_after_an_answer_with_images(ip, server):
     ask(ip, "--chat", "Now describe it.")
     body = server.requests[-1].json
     assert len(body["contents"]) == 3 and all("inlineData" not in p for p in body["contents"][1]["parts"])
+
+
+def test_a_dry_run_shows_the_tools_and_the_pages_it_would_send(ip, server):
+    ask(ip, "--dry-run --code-execution --url https://example.com/a", "Summarise it.")
+    request = ip.user_ns["_gemini_dry_run"].request
+    assert request["tools"] == [{"codeExecution": {}}, {"urlContext": {}}]
+    assert request["contents"][-1]["parts"][-1] == {"text": "Pages:\nhttps://example.com/a"}
+    assert not [r for r in server.requests if "generateContent" in r.path]
+    ip.user_ns.pop("_gemini_dry_run")
