@@ -78,15 +78,12 @@ def request_json(request) -> dict:
     }
     if config:
         body["generationConfig"] = config
-    tools = [
-        tool
-        for on, tool in (
-            (request.search, {"googleSearch": {}}),
-            (request.code_execution, {"codeExecution": {}}),
-            (request.urls, {"urlContext": {}}),
-        )
-        if on
-    ]
+    named: tuple[tuple[object, dict], ...] = (
+        (request.search, {"googleSearch": {}}),
+        (request.code_execution, {"codeExecution": {}}),
+        (request.urls, {"urlContext": {}}),
+    )
+    tools = [tool for on, tool in named if on]
     if tools:
         body["tools"] = tools
     return body
