@@ -291,3 +291,13 @@ def test_a_dry_run_shows_the_tools_and_the_pages_it_would_send(ip, server):
     assert request["contents"][-1]["parts"][-1] == {"text": "Pages:\nhttps://example.com/a"}
     assert not [r for r in server.requests if "generateContent" in r.path]
     ip.user_ns.pop("_gemini_dry_run")
+
+
+def test_an_answer_with_images_and_code_pickles_with_them(ip, server):
+    import pickle
+
+    ask(ip, "--code-execution --url https://example.com/a", "Plot it. [[offline image=1]]")
+    answer = ip.user_ns["_gemini"]
+    again = pickle.loads(pickle.dumps(answer))
+    assert again == answer and again.executed == answer.executed and again.url_context == answer.url_context
+    assert [i.tobytes() for i in again.images] == [i.tobytes() for i in answer.images]
