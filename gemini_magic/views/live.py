@@ -163,10 +163,10 @@ class LiveView:
                     continue
                 renderer.feed(piece)
                 fed += len(piece)
-            fed = max(fed, 1)
             finished, tail = images + renderer.take_frozen(), renderer.tail_html()
             spent = time.thread_time() - cpu
-            self._cost_per_char = 0.5 * self._cost_per_char + 0.5 * max(spent / fed, 1e-8)
+            if fed:  # the cost of text (an image alone costs its base64, not rendering)
+                self._cost_per_char = 0.5 * self._cost_per_char + 0.5 * max(spent / fed, 1e-8)
             if queue:
                 self._wake.set()  # the rest is painted next time, even if no chunk comes
             if not finished and tail == self._tail_sent:
