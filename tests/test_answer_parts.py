@@ -12,6 +12,7 @@ from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
 from gemini_magic.answer_parts import AnswerImage
+from gemini_magic.errors import GeminiMagicError
 from gemini_magic.offline.media import demo_png
 from gemini_magic.offline.scripts import Reply
 from gemini_magic.output.final import final_outputs
@@ -255,6 +256,12 @@ def test_each_and_map_keep_images_and_executed_code(ip, server):
 
     answers = gemini_magic.map("Draw {item}. [[offline image=2]]", ["a", "b"], progress=False)
     assert [len(a.images) for a in answers] == [2, 2]
+    answers = gemini_magic.map(
+        "Check {item}.", ["a", "b"], code_execution=True, urls=["https://example.com/x"], progress=False
+    )
+    assert all(a.executed and a.url_context == [("https://example.com/x", "read")] for a in answers)
+    with pytest.raises(GeminiMagicError, match="not a web address"):
+        gemini_magic.map("Check {item}.", ["a"], urls=["file:///etc/passwd"], progress=False)
 
 
 def test_json_answers_parse_and_keep_the_code_run(ip, server):
