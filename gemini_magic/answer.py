@@ -52,6 +52,9 @@ class AnswerBuilder:
         "interrupted",
         "full",
         "redactor",
+        "inserts",
+        "url_context",
+        "pending",
     )
 
     def __init__(self, model: str, max_chars: int = 10_000_000):
@@ -70,10 +73,16 @@ class AnswerBuilder:
         self.interrupted = False
         self.full = False  # the answer reached max_chars: stop reading
         self.redactor = StreamRedactor()  # a server may echo the key, even split across chunks
+        self.inserts: list = []  # [(offset in the text, image / code run / result)]
+        self.url_context: list = []
+        self.pending: list = []  # what a delta with parts shows, in order (see take_pending)
 
     def add(self, delta) -> str:
-        """Take one delta; return its answer text (what to show)."""
+        """Take one delta; return its answer text (what to show). A delta with images or
+        code returns "" and leaves what to show, in order, for :meth:`take_pending`."""
         text = delta.text
+        if delta.parts is not None:
+            text = self._add_parts(delta.parts)
         if text:
             self.size += len(text)
             if self.size > self.max_chars:
@@ -99,7 +108,49 @@ class AnswerBuilder:
             self.citations.extend(delta.citations)
         if delta.search_queries:
             self.search_queries = delta.search_queries
+        if delta.url_context:
+            self.url_context.extend(delta.url_context)
         return text
+
+    def _add_parts(self, parts: list) -> str:
+        """Text and other parts in order: text is kept as usual, the others where they sit."""
+        from .answer_parts import AnswerImage, CodeResult, CodeRun, part_markdown
+
+        shown = self.pending
+        for piece in parts:
+            if self.full:
+                break
+            if isinstance(piece, str):
+                text = self.add(_Text(piece))
+                if text:
+                    shown.append(text)
+                continue
+            rest = self.redactor.flush()  # what came before the part is whole now
+            if rest:
+                self.texts.append(rest)
+                shown.append(rest)
+            if isinstance(piece, AnswerImage):
+                self.size += len(piece.data)
+                index = sum(isinstance(p, AnswerImage) for _, p in self.inserts) + 1
+                piece = AnswerImage(piece.data, redact(piece.mime_type), index)
+            elif isinstance(piece, CodeRun):
+                self.size += len(piece.code)
+                piece = CodeRun(redact(piece.code), piece.language)
+            elif isinstance(piece, CodeResult):
+                self.size += len(piece.output)
+                piece = CodeResult(piece.outcome, redact(piece.output))
+            if self.size > self.max_chars:
+                self.size = self.max_chars
+                self._too_long()
+                break
+            self.inserts.append((sum(map(len, self.texts)), piece))
+            shown.append(piece if isinstance(piece, AnswerImage) else part_markdown(piece))
+        return ""
+
+    def take_pending(self) -> list:
+        """What the last delta with parts shows, in order: text and code as Markdown, images as they are."""
+        pending, self.pending = self.pending, []
+        return pending
 
     def _too_long(self) -> None:
         self.full = True
@@ -150,7 +201,20 @@ class AnswerBuilder:
             thoughts=redact("".join(self.thoughts)),
             citations=[(redact(str(title)), redact(str(uri))) for title, uri in dict.fromkeys(self.citations)],
             search_queries=[redact(str(query)) for query in self.search_queries],
+            inserts=self.inserts,
+            url_context=[(redact(url), redact(status)) for url, status in dict.fromkeys(self.url_context)],
         )
+
+
+class _Text:
+    """A text piece of a delta with parts, fed through :meth:`AnswerBuilder.add` like any text."""
+
+    __slots__ = ("text",)
+    thought = usage = model_version = finish_reason = block_reason = citations = search_queries = None
+    parts = url_context = None
+
+    def __init__(self, text: str):
+        self.text = text
 
 
 def build_response(

@@ -202,3 +202,24 @@ def resolve_text_or_variable(value: Optional[str], namespace: dict, option: str)
     if not isinstance(text, str):
         raise CommandError(f"{option} {value}: the variable holds a {type(text).__name__}, not text")
     return text
+
+
+MAX_URLS = 20  # the URL-context tool reads at most 20 pages a request
+
+
+def check_urls(urls) -> tuple:
+    """``--url``: whole http(s) addresses, at most :data:`MAX_URLS`, each once."""
+    from urllib.parse import urlsplit
+
+    urls = tuple(dict.fromkeys(urls or ()))
+    if len(urls) > MAX_URLS:
+        raise CommandError(f"--url: {len(urls)} pages; Gemini reads at most {MAX_URLS} a request")
+    for url in urls:
+        try:
+            parts = urlsplit(url)
+            ok = parts.scheme in ("http", "https") and bool(parts.hostname) and not any(c.isspace() for c in url)
+        except ValueError:
+            ok = False
+        if not ok:
+            raise CommandError(f"--url {_shown(url, 80)!r}: not a web address (give one starting https://)")
+    return urls

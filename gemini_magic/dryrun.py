@@ -82,8 +82,14 @@ def request_json(request) -> dict:
     }
     if config:
         body["generationConfig"] = config
-    if request.search:
-        body["tools"] = [{"googleSearch": {}}]
+    named: tuple[tuple[object, dict], ...] = (
+        (request.search, {"googleSearch": {}}),
+        (request.code_execution, {"codeExecution": {}}),
+        (request.urls, {"urlContext": {}}),
+    )
+    tools = [tool for on, tool in named if on]
+    if tools:
+        body["tools"] = tools
     return body
 
 

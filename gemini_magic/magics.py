@@ -122,6 +122,17 @@ class GeminiMagics(Magics, Settings):
     )
     @argument("--search", action="store_true", help="Ground with Google Search; the sources are listed (.citations).")
     @argument(
+        "--code-execution",
+        action="store_true",
+        help="Let Gemini run Python code; the code and its output are shown (.executed).",
+    )
+    @argument(
+        "--url",
+        metavar="URL",
+        action="append",
+        help="A page for Gemini to read (URL-context tool; up to 20); those read are listed (.url_context).",
+    )
+    @argument(
         "--each",
         metavar="NAME",
         help="Run the cell once per item of list/Series/DataFrame NAME ({item}, {index}, columns).",
@@ -194,6 +205,14 @@ class GeminiMagics(Magics, Settings):
         the same request comes again, sending nothing; "only" never calls Gemini
         (the classroom: no key needed). --refresh asks again; --dry-run shows the
         request, its tokens and its estimated cost and sends nothing.
+
+        --code-execution lets Gemini run Python; the code and its output show in
+        the answer (.executed). --url URL (repeatable) has Gemini read pages; the
+        pages read are listed (.url_context). An image model's pictures appear
+        where they come, as image outputs (.images).
+
+            %%gemini --code-execution --url https://example.com/data.html
+            Average the table on this page.
 
         Needs GEMINI_API_KEY (or GOOGLE_API_KEY, or Vertex AI settings) in the
         environment, or --offline for the local demo server.
@@ -355,6 +374,7 @@ class GeminiMagics(Magics, Settings):
             thinking_budget=options.thinking_budget,
             show_thoughts=options.show_thoughts or None,
             search=options.search or None,
+            code_execution=options.code_execution or None,
             offline=options.offline or None,
             concurrency=options.concurrency,
             rpm=options.rpm,
@@ -370,6 +390,7 @@ class GeminiMagics(Magics, Settings):
             system=system,
             history=chat.Conversation.history(plan.conversation.before(plan.turn)) if plan.chat else (),
             answer_format=plan.format,
+            urls=command.check_urls(options.url),
         )
         if plan.chat and options.system is not None:
             plan.conversation.system = request.system  # -s in a chat cell applies to the whole conversation

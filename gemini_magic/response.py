@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from .answer_parts import url_status
+
 # A fenced block: ``` or ~~~ (3 or more), an optional info string, up to the same fence.
 _CODE_BLOCK = re.compile(
     r"^[ ]{0,3}(?P<fence>`{3,}|~{3,})[^\n`]*\n(?P<code>.*?)^[ ]{0,3}(?P=fence)[`~]*[ \t]*$", re.MULTILINE | re.DOTALL
@@ -57,6 +59,14 @@ class GeminiResponse(str):
     - ``thoughts``: the thought summaries (``--show-thoughts``), else ""
     - ``citations``: ``[(title, uri), ...]`` the sources a ``--search`` answer cited
     - ``search_queries``: the Google Search queries behind a ``--search`` answer
+    - ``images``: the images in the answer, in order: PIL images when Pillow reads
+      them, else ``AnswerImage`` values (``.data`` bytes, ``.mime_type``)
+    - ``executed``: ``[(code, outcome, output), ...]`` the code Gemini ran
+      (``--code-execution``); outcome ``"OUTCOME_OK"``, ``"OUTCOME_FAILED"``...
+    - ``url_context``: ``[(url, status), ...]`` the pages ``--url`` had Gemini
+      read; status ``"read"``, ``"failed"``, ``"paywall"``, ``"unsafe"``...
+    - ``inserts``: ``[(offset, part), ...]`` the images, code runs and results,
+      each at the offset in ``text`` where it came
     - ``parsed``: for ``-f json``, the parsed value (a pydantic model with ``--schema``)
     - ``code``: the first fenced code block of the answer, or None
     - ``cost``: dollars the reported usage cost (the package's price table), None
@@ -74,6 +84,8 @@ class GeminiResponse(str):
     citations: list
     search_queries: list
     parsed: Any
+    inserts: list
+    url_context: list
 
     def __new__(
         cls,
@@ -89,6 +101,8 @@ class GeminiResponse(str):
         citations: Optional[list] = None,
         search_queries: Optional[list] = None,
         parsed: Any = None,
+        inserts: Optional[list] = None,
+        url_context: Optional[list] = None,
     ):
         self = super().__new__(cls, text)
         self.model = model
@@ -101,11 +115,25 @@ class GeminiResponse(str):
         self.citations = list(citations or ())
         self.search_queries = list(search_queries or ())
         self.parsed = parsed
+        self.inserts = list(inserts or ())
+        self.url_context = [(url, url_status(status)) for url, status in url_context or ()]
         return self
 
     @property
     def text(self) -> str:
         return str.__str__(self)
+
+    @property
+    def images(self) -> list:
+        from .answer_parts import AnswerImage
+
+        return [part.value() for _, part in self.inserts if isinstance(part, AnswerImage)]
+
+    @property
+    def executed(self) -> list:
+        from .answer_parts import executed
+
+        return executed(part for _, part in self.inserts)
 
     @property
     def code(self) -> Optional[str]:
@@ -162,10 +190,10 @@ class GeminiResponse(str):
         return " · ".join(parts)
 
     def _repr_markdown_(self) -> str:
-        from .output.final import final_markdown
+        from .output.final import display_text, final_markdown
         from .render import inert_markdown
 
-        return final_markdown(inert_markdown(self.text), self)
+        return final_markdown(inert_markdown(display_text(self)), self)
 
     def __repr__(self) -> str:
         preview = self.text if len(self) <= 60 else self.text[:57] + "..."

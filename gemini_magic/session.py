@@ -39,6 +39,8 @@ def run(
                     text = take(delta)
                     if text:
                         add(text)
+                    elif delta.parts is not None:
+                        show_parts(view, builder.take_pending())
                     if builder.full:
                         break
         except KeyboardInterrupt:
@@ -58,6 +60,16 @@ def run(
             mark_replayed(response, replayed)
         view.finish(response)
     return response
+
+
+def show_parts(view, pending: list) -> None:
+    """Text, code (as Markdown) and images of a delta with parts, in order, into the view."""
+    add_image = getattr(view, "add_image", None)
+    for piece in pending:
+        if isinstance(piece, str):
+            view.add(piece)
+        elif add_image is not None:
+            add_image(piece)
 
 
 def incomplete_message(response: GeminiResponse, names: list[str]) -> Optional[str]:

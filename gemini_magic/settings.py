@@ -96,6 +96,9 @@ class Settings(Configurable):
         config=True
     )
     search = Bool(False, help="Ground answers with Google Search and list the cited sources.").tag(config=True)
+    code_execution = Bool(
+        False, help="Let Gemini run Python code; the code and its output are shown in the answer (.executed)."
+    ).tag(config=True)
     concurrency = Int(16, help="--each: requests in flight at once (1-100).").tag(config=True)
     rpm = Int(None, allow_none=True, help="--each: at most this many requests a minute; None: no limit.").tag(
         config=True
@@ -216,7 +219,14 @@ class Settings(Configurable):
         return derived
 
     def request(
-        self, *, prompt: str, parts: tuple = (), system: Optional[str] = None, history: tuple = (), answer_format=None
+        self,
+        *,
+        prompt: str,
+        parts: tuple = (),
+        system: Optional[str] = None,
+        history: tuple = (),
+        answer_format=None,
+        urls: tuple = (),
     ):
         """The Request these settings make for one prompt (``system`` None: the default one)."""
         from .client import Request
@@ -235,6 +245,8 @@ class Settings(Configurable):
             thinking_budget=self.thinking_budget,
             include_thoughts=self.show_thoughts,
             search=self.search,
+            code_execution=self.code_execution,
+            urls=urls,
         )
 
     def connection(self):

@@ -19,6 +19,10 @@ class Delta:
     safety: Optional[str] = None  # the blocking category, when a safety stop says which
     citations: Optional[list] = None  # [(title, uri)] from grounding metadata
     search_queries: Optional[list] = None  # the Google Search queries the answer used
+    # Set only when the chunk has more than text: its pieces in order, text (str) and
+    # answer_parts values (images, code runs, results); ``text`` still joins the text.
+    parts: Optional[list] = None
+    url_context: Optional[list] = None  # [(url, retrieval status)] the URL-context tool read
 
 
 def chunk_delta(chunk) -> Delta:
@@ -37,6 +41,8 @@ def chunk_delta(chunk) -> Delta:
         grounding = candidate.grounding_metadata
         if grounding is not None:
             read_grounding(grounding, delta)
+        if candidate.url_context_metadata is not None:
+            read_url_context(candidate.url_context_metadata, delta)
         content = candidate.content
         if content is not None and content.parts:
             for part in content.parts:
@@ -45,7 +51,44 @@ def chunk_delta(chunk) -> Delta:
                         delta.thought += part.text
                     else:
                         delta.text += part.text
+                        if delta.parts is not None:
+                            delta.parts.append(part.text)
+                elif not part.thought:
+                    piece = answer_part(part)
+                    if piece is not None:
+                        if delta.parts is None:
+                            delta.parts = [delta.text] if delta.text else []
+                        delta.parts.append(piece)
     return delta
+
+
+def answer_part(part):
+    """An image, a code run or its result from one SDK part; None for anything else."""
+    from ..answer_parts import AnswerImage, CodeResult, CodeRun
+
+    if part.inline_data is not None:
+        blob = part.inline_data
+        return AnswerImage(bytes(blob.data or b""), str(blob.mime_type or "application/octet-stream"))
+    if part.executable_code is not None:
+        code = part.executable_code
+        return CodeRun(str(code.code or ""), enum_name(code.language) if code.language else "python")
+    if part.code_execution_result is not None:
+        result = part.code_execution_result
+        return CodeResult(
+            enum_name(result.outcome) if result.outcome else "OUTCOME_UNSPECIFIED", str(result.output or "")
+        )
+    return None
+
+
+def read_url_context(metadata, delta: Delta) -> None:
+    """The pages the URL-context tool read, with their retrieval status."""
+    pages = [
+        (str(page.retrieved_url), enum_name(page.url_retrieval_status) if page.url_retrieval_status else "")
+        for page in metadata.url_metadata or ()
+        if page.retrieved_url
+    ]
+    if pages:
+        delta.url_context = pages
 
 
 def read_grounding(grounding, delta: Delta) -> None:

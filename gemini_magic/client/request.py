@@ -28,6 +28,8 @@ class Request:
     thinking_budget: Optional[int] = None  # tokens; 0 off, -1 automatic
     include_thoughts: bool = False  # ask for thought summaries
     search: bool = False  # ground the answer with Google Search
+    code_execution: bool = False  # let Gemini run Python code and show it
+    urls: tuple = ()  # pages for the URL-context tool, listed after the prompt
 
 
 def generation_config(request: Request):
@@ -45,11 +47,33 @@ def generation_config(request: Request):
         response_mime_type=request.response_mime_type,
         response_json_schema=request.response_schema,
         thinking_config=thinking,
-        tools=[types.Tool(google_search=types.GoogleSearch())] if request.search else None,
+        tools=tools(request),
     )
     if all(value is None for value in fields.values()):
         return None  # the same request, and the SDK then does less for every chunk
     return types.GenerateContentConfig(**fields)
+
+
+def tools(request: Request) -> Optional[list]:
+    """The tools a request turns on (Google Search, code execution, URL context), or None."""
+    from google.genai import types
+
+    chosen = []
+    if request.search:
+        chosen.append(types.Tool(google_search=types.GoogleSearch()))
+    if request.code_execution:
+        chosen.append(types.Tool(code_execution=types.ToolCodeExecution()))
+    if request.urls:
+        chosen.append(types.Tool(url_context=types.UrlContext()))
+    return chosen or None
+
+
+def user_parts(request: Request) -> tuple:
+    """This prompt's parts as sent: the parts (or the prompt text), then the ``--url`` pages."""
+    parts = request.parts or (request.prompt,)
+    if request.urls:
+        parts = (*parts, "Pages:\n" + "\n".join(request.urls))
+    return parts
 
 
 def sdk_contents(request: Request):
@@ -60,7 +84,7 @@ def sdk_contents(request: Request):
         return types.Content(role=role, parts=[sdk_part(part) for part in parts])
 
     turns = [content(role, parts) for role, parts in request.history]
-    turns.append(content("user", request.parts or (request.prompt,)))
+    turns.append(content("user", user_parts(request)))
     return turns
 
 
@@ -103,7 +127,7 @@ def plain_contents(request: Request) -> list:
     """:func:`sdk_contents` as plain dicts: the SDK validates those about 20% faster per request."""
 
     turns = [{"role": role, "parts": [plain_part(p) for p in parts]} for role, parts in request.history]
-    turns.append({"role": "user", "parts": [plain_part(p) for p in request.parts or (request.prompt,)]})
+    turns.append({"role": "user", "parts": [plain_part(p) for p in user_parts(request)]})
     return turns
 
 

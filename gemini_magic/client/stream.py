@@ -8,7 +8,7 @@ from typing import Optional
 from .chunks import Delta, chunk_delta
 from .connection import get_client
 from .errors import describe_error
-from .request import Request, generation_config, sdk_contents
+from .request import Request, generation_config, sdk_contents, user_parts
 from .retry import retry_policy
 
 
@@ -61,7 +61,7 @@ def open_with_retries(client, request: Request, stream: bool, on_retry):
 
 def open_answer(client, request: Request, stream: bool):
     config = generation_config(request)
-    parts = request.parts or (request.prompt,)
+    parts = user_parts(request)
     if not request.history and len(parts) == 1 and isinstance(parts[0], str):
         contents = parts[0]  # the same request: the SDK sends a lone string as one user text part
     else:

@@ -172,6 +172,8 @@ def map(
     retries: Optional[int] = None,
     timeout: Optional[float] = None,
     replay: Optional[str] = None,
+    code_execution: Optional[bool] = None,
+    urls: tuple = (),
 ):
     """Ask Gemini ``template`` once per item of ``data``; answers aligned with ``data``.
 
@@ -189,7 +191,9 @@ def map(
     only what is missing, failed or changed. ``batch=True`` uses the Gemini
     Batch API (cheaper, slower; interrupting leaves the job running and
     ``resume=`` collects it). ``replay="auto"``/``"only"`` plays recorded
-    items back and records complete ones (``GeminiMagics.replay``). Other
+    items back and records complete ones (``GeminiMagics.replay``).
+    ``code_execution=True`` lets Gemini run code (each answer's ``.executed``);
+    ``urls`` are pages every prompt has Gemini read (``.url_context``). Other
     defaults come from ``%config GeminiMagics``.
     """
     if not isinstance(template, str) or not template.strip():
@@ -206,9 +210,12 @@ def map(
         retries=retries,
         timeout=timeout,
         replay=replay,
+        code_execution=code_execution,
     )
     items = Items(data)
-    base = settings.request(prompt="")
+    from ..command import check_urls
+
+    base = settings.request(prompt="", urls=check_urls(urls))
     from ..replay import Replay
 
     replay_run = Replay.for_settings(settings, settings.replay, _namespace())

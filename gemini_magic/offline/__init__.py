@@ -106,6 +106,17 @@ echoed prompt. An unknown key or a bad value is answered with a 400 that says so
                              applies after a ``fail_times`` budget is spent
     job=STATE                in a Batch API request: the whole job ends in
                              JOB_STATE_STATE (FAILED, CANCELLED, EXPIRED)
+    image=N                  N small generated PNGs (inlineData parts) spread
+                             through the answer (at most 16); a model whose name
+                             has "image" in it answers with at least one
+    outcome=WORD             with a codeExecution tool: the run ends OK (the
+                             default), FAILED or DEADLINE_EXCEEDED
+
+A ``codeExecution`` tool adds an ``executableCode`` part and its
+``codeExecutionResult`` a third of the way in; a ``urlContext`` tool adds
+``urlContextMetadata`` listing every http(s) address in the prompt, with status
+ERROR, PAYWALL or UNSAFE when the address holds ``fail``, ``paywall`` or
+``unsafe``, else SUCCESS (see :mod:`gemini_magic.offline.media`).
 
 For ``generateContent`` (no streaming) the events are merged into one answer;
 ``drop_after`` cuts the body, ``malformed_after`` sends a broken body and the

@@ -8,6 +8,7 @@ import json
 import re
 from typing import Any
 
+from .media import add_media, prompt_text, url_context
 from .request import estimate_tokens, field_of
 
 
@@ -152,6 +153,7 @@ def answer_events(body: dict, model: str, d: dict, prompt: str, prompt_tokens: i
     thoughts = _THOUGHTS if d.get("thoughts") or field_of(field_of(config, "thinkingConfig"), "includeThoughts") else ()
     events = [_candidate_event([{"text": t, "thought": True}], model) for t in thoughts]
     events += [_candidate_event([{"text": p}], model) for p in pieces]
+    events = add_media(events, body, model, d, prompt, lambda parts: _candidate_event(parts, model))
 
     if d.get("finish"):
         events = events[: d.get("after", 0)]
@@ -171,6 +173,9 @@ def answer_events(body: dict, model: str, d: dict, prompt: str, prompt_tokens: i
         events[-1]["candidates"][0]["finishReason"] = finish
     if _searches(body):
         events[-1]["candidates"][0]["groundingMetadata"] = _grounding(prompt)
+    pages = url_context(body, prompt_text(body))
+    if pages is not None:
+        events[-1]["candidates"][0]["urlContextMetadata"] = pages
     events[-1]["usageMetadata"] = _usage(events, prompt_tokens)
     return events
 
@@ -263,8 +268,9 @@ def schema_example(schema: Any, name: str = "value", index: int = 0, defs: dict 
 
 def _usage(events: list, prompt_tokens: int) -> dict:
     parts = [p for e in events for p in e["candidates"][0].get("content", {}).get("parts", [])]
-    answer = estimate_tokens(sum(len(p["text"]) for p in parts if not p.get("thought")))
-    thought = estimate_tokens(sum(len(p["text"]) for p in parts if p.get("thought")))
+    answer = estimate_tokens(sum(len(p.get("text", "")) for p in parts if not p.get("thought")))
+    answer += 258 * sum(1 for p in parts if "inlineData" in p)  # an image's tokens, as Gemini counts them
+    thought = estimate_tokens(sum(len(p.get("text", "")) for p in parts if p.get("thought")))
     usage = {"promptTokenCount": prompt_tokens, "candidatesTokenCount": answer}
     if thought:
         usage["thoughtsTokenCount"] = thought
@@ -279,8 +285,14 @@ def merge_events(events: list, model: str) -> dict:
         return last
     parts = [p for e in events for c in e.get("candidates", []) for p in c.get("content", {}).get("parts", [])]
     thought = "".join(p["text"] for p in parts if p.get("thought"))
-    text = "".join(p["text"] for p in parts if not p.get("thought"))
-    merged = ([{"text": thought, "thought": True}] if thought else []) + ([{"text": text}] if text else [])
+    merged: list = [{"text": thought, "thought": True}] if thought else []
+    for part in parts:  # consecutive text joined; images and code stay where they are
+        if part.get("thought"):
+            continue
+        if "text" in part and merged and "text" in merged[-1] and not merged[-1].get("thought"):
+            merged[-1] = {"text": merged[-1]["text"] + part["text"]}
+        else:
+            merged.append(dict(part))
     extra = {k: v for k, v in last["candidates"][0].items() if k not in ("content", "index")}
     answer = _candidate_event(merged, model, **extra)
     answer["usageMetadata"] = last["usageMetadata"]

@@ -37,11 +37,19 @@ _INT_KEYS = frozenset(
         "echo_key",
         "thoughts",
         "echo",
+        "image",
     }
 )
 _FLOAT_KEYS = frozenset({"delay", "retry_after", "stall", "stall_headers", "latency"})
 _JOB_STATES = ("SUCCEEDED", "FAILED", "CANCELLED", "EXPIRED")
-_WORD_KEYS = {"block": _BLOCK_REASONS, "finish": _FINISH_REASONS, "tag": None, "job": _JOB_STATES}
+_OUTCOMES = ("OK", "FAILED", "DEADLINE_EXCEEDED")
+_WORD_KEYS = {
+    "block": _BLOCK_REASONS,
+    "finish": _FINISH_REASONS,
+    "tag": None,
+    "job": _JOB_STATES,
+    "outcome": _OUTCOMES,
+}
 FAULT_KEYS = frozenset(
     {
         "status",
@@ -103,6 +111,8 @@ def _directive_value(key: str, raw: str) -> Any:
         raise DirectiveError(f"[[offline]] {key}= needs a non-negative number, got {raw!r}.") from None
     if key == "status" and not 400 <= value <= 599:
         raise DirectiveError(f"[[offline]] status= must be 400-599, got {value}.")
+    if key == "image" and value > 16:
+        raise DirectiveError("[[offline]] image= gives at most 16 images.")
     if key == "chunk_chars" and value < 1:
         raise DirectiveError("[[offline]] chunk_chars= must be at least 1.")
     return value

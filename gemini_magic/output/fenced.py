@@ -22,6 +22,7 @@ class FencedView:
         self.start = view.start
         self.add = view.add
         self.retrying = view.retrying
+        self.add_image = getattr(view, "add_image", None) or (lambda image: None)
 
     def finish(self, response) -> None:
         text = response.text
@@ -29,6 +30,7 @@ class FencedView:
             text = _pretty_json(text)
         shown = GeminiResponse(fenced(text, self._language) if text else "")
         shown.__dict__.update(response.__dict__)
+        shown.inserts = [(0, part) for _, part in response.inserts]  # before the block: the text is the value
         self._view.finish(shown)
 
 

@@ -58,3 +58,12 @@ def _link_target(uri: str) -> str:
     from urllib.parse import quote
 
     return quote(uri, safe=":/?#@!$&*+,;=%~-._[]")
+
+
+def pages_markdown(pages) -> str:
+    """A "Pages read" list for ``--url``: each page (http/https only) with its retrieval status."""
+    lines = [
+        f"{n}. [{md(url, 100)}]({_link_target(url)}) · {md(status)}"
+        for n, (url, status) in enumerate(((u, s) for u, s in pages if _is_web(u)), 1)
+    ]
+    return "\n".join(["**Pages read**", *lines]) if lines else ""

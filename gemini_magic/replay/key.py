@@ -59,13 +59,19 @@ def _part(part: Any) -> Any:
     return {"text": part} if isinstance(part, str) else {"inline": canonical(part)}
 
 
+# Tools that shape the answer; in the summary only when on, so older records keep their keys.
+TOOLS = ("code_execution", "urls")
+
+
 def summary(request) -> dict:
     """What shapes the answer, as canonical JSON-ready data (the key hashes exactly this)."""
+    options = {name: canonical(getattr(request, name)) for name in OPTIONS}
+    options.update({name: canonical(getattr(request, name)) for name in TOOLS if getattr(request, name, None)})
     return {
         "v": VERSION,
         "model": request.model,
         "system": request.system,
-        "options": {name: canonical(getattr(request, name)) for name in OPTIONS},
+        "options": options,
         "history": [[role, [_part(p) for p in parts]] for role, parts in request.history],
         "parts": [_part(p) for p in request.parts or (request.prompt,)],
     }

@@ -126,11 +126,16 @@ def deltas(record: Record, pace: float = 0.0) -> Iterator:
     """The recorded answer as deltas: its text in pieces (``pace`` characters a second;
     0: at once), then how it ended, its usage, sources and model."""
     from ..client import Delta
+    from .store import parts_of
 
     answer = record.answer
     text = answer["text"]
     if answer.get("thoughts"):
         yield Delta(thought=answer["thoughts"])
+    parts = parts_of(answer)
+    if parts is not None:  # images and code: at once, in their places
+        yield Delta(text=text, parts=parts)
+        text = ""
     step = max(1, int(pace / 25)) if pace and pace > 0 else 0  # 25 pieces a second
     if step and len(text) > step:
         pieces = [text[i : i + step] for i in range(0, len(text), step)]
@@ -151,6 +156,7 @@ def deltas(record: Record, pace: float = 0.0) -> Iterator:
         ),
         citations=[tuple(c) for c in answer.get("citations") or ()] or None,
         search_queries=answer.get("search_queries") or None,
+        url_context=[tuple(page) for page in answer.get("url_context") or ()] or None,
     )
 
 

@@ -68,7 +68,53 @@ def answer_fields(response) -> dict:
         "model": response.model,
         "finish_reason": response.finish_reason,
         "elapsed": round(response.elapsed, 3),
+        **_parts_fields(response),
     }
+
+
+def _parts_fields(response) -> dict:
+    """Images, code runs and pages read (only when the answer has them: older records stay as they were)."""
+    from ..answer_parts import AnswerImage, CodeRun
+
+    fields: dict = {}
+    inserts = []
+    for offset, part in response.inserts:
+        if isinstance(part, AnswerImage):
+            inserts.append([offset, {"image": part.base64(), "mime_type": part.mime_type}])
+        elif isinstance(part, CodeRun):
+            inserts.append([offset, {"code": part.code, "language": part.language}])
+        else:
+            inserts.append([offset, {"outcome": part.outcome, "output": part.output}])
+    if inserts:
+        fields["inserts"] = inserts
+    if response.url_context:
+        fields["url_context"] = [list(page) for page in response.url_context]
+    return fields
+
+
+def parts_of(answer: dict) -> list | None:
+    """A recorded answer's text and parts in order (None when it has only text)."""
+    import base64
+
+    from ..answer_parts import AnswerImage, CodeResult, CodeRun
+
+    inserts = answer.get("inserts")
+    if not inserts:
+        return None
+    text, pieces, position = answer["text"], [], 0
+    for offset, fields in inserts:
+        if offset > position:
+            pieces.append(text[position:offset])
+            position = offset
+        if "image" in fields:
+            pieces.append(AnswerImage(base64.b64decode(fields["image"]), fields["mime_type"]))
+        elif "code" in fields:
+            pieces.append(CodeRun(fields["code"], fields["language"]))
+        else:
+            pieces.append(CodeResult(fields["outcome"], fields["output"]))
+    if position < len(text):
+        pieces.append(text[position:])
+    return pieces
 
 
 class Store:

@@ -9,7 +9,6 @@ once the cell ends anyway. So the final output is the one and only output.
 
 from __future__ import annotations
 
-from ..output.final import final_bundle
 from ..response import GeminiResponse
 
 
@@ -27,7 +26,9 @@ class HeadlessView:
         pass
 
     def finish(self, response: GeminiResponse) -> None:
-        from IPython.display import display
+        from .final import show_final
 
-        bundle, metadata = final_bundle(response, allow_images=self.allow_images)
-        display(bundle, raw=True, metadata=metadata)
+        show_final(response, allow_images=self.allow_images)
+
+    def add_image(self, image) -> None:
+        pass

@@ -9,7 +9,6 @@ import threading
 import time
 from typing import Any
 
-from ..output.final import final_bundle
 from ..response import GeminiResponse
 
 
@@ -77,17 +76,21 @@ class LiveView:
         self._status = _status_html(f"↻ {reason} ({attempt}/{attempts})…")
         self._wake.set()
 
+    def add_image(self, image) -> None:
+        """An image in the answer: painted where it came, after the text before it."""
+        self._queue.append(image)
+        self._wake.set()
+
     def finish(self, response: GeminiResponse) -> None:
-        from IPython.display import display
+        from .final import show_final
 
         self._stop_painter()
-        bundle, metadata = final_bundle(response, allow_images=self.allow_images)
         if self._handle is None:
-            display(bundle, raw=True, metadata=metadata)  # done within the grace: no live view was needed
+            show_final(response, allow_images=self.allow_images)  # done within the grace: no live view was needed
             return
         # Same display_id: the widget's slot becomes the static output a saved
         # notebook keeps (a widget alone reopens as "model not found").
-        self._handle.update(bundle, raw=True, metadata=metadata)
+        show_final(response, self._handle, allow_images=self.allow_images)
         _close(self._widget)
 
     # -- painter thread -----------------------------------------------------
@@ -150,13 +153,20 @@ class LiveView:
             # Render what this paint's share of the time pays for; the rest waits its turn.
             allowed = max(1.0, self.cpu_share * (now - self._last_paint) / self._cost_per_char)
             fed = 0
+            images = ""
             while queue and fed < allowed:
                 piece = queue.popleft()
+                if piece.__class__ is not str:  # an image: the text before it is whole
+                    renderer.finish()
+                    images += renderer.take_frozen() + _image_html(piece)
+                    renderer = self._renderer = self._renderer.__class__(allow_images=self.allow_images, typeset=True)
+                    continue
                 renderer.feed(piece)
                 fed += len(piece)
-            finished, tail = renderer.take_frozen(), renderer.tail_html()
+            finished, tail = images + renderer.take_frozen(), renderer.tail_html()
             spent = time.thread_time() - cpu
-            self._cost_per_char = 0.5 * self._cost_per_char + 0.5 * max(spent / fed, 1e-8)
+            if fed:  # the cost of text (an image alone costs its base64, not rendering)
+                self._cost_per_char = 0.5 * self._cost_per_char + 0.5 * max(spent / fed, 1e-8)
             if queue:
                 self._wake.set()  # the rest is painted next time, even if no chunk comes
             if not finished and tail == self._tail_sent:
@@ -186,6 +196,18 @@ def _close(widget) -> None:
     for part in (getattr(widget, "layout", None), getattr(widget, "style", None), widget):
         if part is not None:
             part.close()
+
+
+def _image_html(image) -> str:
+    """An answer's image in the live view: only a real PNG, JPEG, WebP or GIF, as a data URI
+    (base64 cannot break out of the attribute); anything else is a line saying it is there."""
+    from ..output.final import image_note
+    from ..render import render_html
+
+    kind = image.kind
+    if kind is None:
+        return render_html(image_note(image))
+    return f'<p><img src="data:{kind};base64,{image.base64()}" alt="image {image.index}" style="max-width:100%"></p>'
 
 
 def _status_html(text: str) -> str:

@@ -31,6 +31,9 @@ class TextView:
         if self._flush_each_chunk:
             self.out.flush()
 
+    def add_image(self, image) -> None:
+        self.out.write(f"\n[{image.describe()}, kept in _gemini.images]\n")
+
     def retrying(self, attempt: int, attempts: int, reason: str) -> None:
         self.out.write(f"[{reason} ({attempt}/{attempts})]\n")
 

@@ -20,7 +20,6 @@ import threading
 import time
 from typing import Any
 
-from ..output.final import final_bundle
 from ..render import inert_markdown, settle_open_tail
 from ..response import GeminiResponse
 
@@ -59,19 +58,21 @@ class UpdatingView:
         self._status = f"↻ {reason} ({attempt}/{attempts})…"
         self._wake.set()
 
-    def finish(self, response: GeminiResponse) -> None:
-        from IPython.display import display
+    def add_image(self, image) -> None:
+        """Said where it comes while streaming; the final outputs show it there."""
+        from ..output.final import image_note
 
+        self._pieces.append(image_note(image))
+
+    def finish(self, response: GeminiResponse) -> None:
         self._stopping.set()
         self._wake.set()
         if self._painter is not None:
             self._painter.join()
             self._painter = None
-        bundle, metadata = final_bundle(response, allow_images=self.allow_images)
-        if self._handle is None:
-            display(bundle, raw=True, metadata=metadata)
-        else:
-            self._handle.update(bundle, raw=True, metadata=metadata)
+        from .final import show_final
+
+        show_final(response, self._handle, allow_images=self.allow_images)
 
     # -- its own thread -------------------------------------------------------
     def _update_loop(self) -> None:
