@@ -43,6 +43,7 @@ class DryRun:
 
 def request_json(request) -> dict:
     """The request as the API would get it; file bytes and long texts summarised."""
+    from .client.request import user_parts
 
     def part(p):
         if isinstance(p, str):
@@ -57,7 +58,7 @@ def request_json(request) -> dict:
             }
         return {"inline_data": {"mime_type": p.mime_type, "data": f"<{len(p.data):,} bytes>"}}
 
-    turns = list(request.history) + [("user", request.parts or (request.prompt,))]
+    turns = list(request.history) + [("user", user_parts(request))]
     body: dict = {
         "model": request.model,
         "contents": [{"role": role, "parts": [part(p) for p in parts]} for role, parts in turns],
@@ -94,7 +95,9 @@ def request_json(request) -> dict:
 
 
 def parts_by_kind(request) -> list[str]:
-    parts = request.parts or (request.prompt,)
+    from .client.request import user_parts
+
+    parts = user_parts(request)
     return [
         f"text, {len(p):,} characters" if isinstance(p, str) else f"{p.mime_type or 'video'}, {_size(p)}" for p in parts
     ]
