@@ -57,8 +57,8 @@ def kinds(outputs):
 def test_an_image_model_answer_keeps_its_images_in_order_between_the_text(ip, server):
     captured = ask(ip, "-m gemini-2.5-flash-image", "Draw two bars. [[offline image=2]]")
     answer = ip.user_ns["_gemini"]
-    assert [image.size for image in answer.images] == [(8, 8), (8, 8)]  # PIL images (Pillow is installed)
-    assert "[image 1: image/png 8×8, 74 bytes, kept in _gemini.images]" in captured.stdout
+    assert [image.size for image in answer.images] == [(96, 96), (96, 96)]  # PIL images (Pillow is installed)
+    assert f"[image 1: image/png 96×96, {len(PNG):,} bytes, kept in _gemini.images]" in captured.stdout
 
     outputs = final_outputs(answer)
     assert kinds(outputs) == ["markdown", "image", "markdown", "image", "markdown"]

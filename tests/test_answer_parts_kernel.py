@@ -59,7 +59,7 @@ def test_images_stream_into_the_live_view_and_end_as_image_outputs_in_order(kern
     assert [kind for kind, _ in outputs] == ["markdown", "image/png", "markdown", "image/png", "markdown"]
     assert outputs[1][1]["image/png"] == first
     assert "<sub>" in outputs[-1][1]["text/markdown"]  # the footer ends the last one
-    assert kernel.value("[im.size for im in _gemini.images]") == [[8, 8], [8, 8]]
+    assert kernel.value("[im.size for im in _gemini.images]") == [[96, 96], [96, 96]]
     assert kernel.value("type(_gemini.images[0]).__module__").startswith("PIL.")
 
 

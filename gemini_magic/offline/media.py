@@ -24,7 +24,7 @@ OUTPUT = "3.875\n"
 _URL = re.compile(r"https?://[^\s<>\"')\]]+")
 
 
-def demo_png(index: int, size: int = 8) -> bytes:
+def demo_png(index: int, size: int = 96) -> bytes:
     """A small PNG (``size`` × ``size``, a colour per ``index``): real bytes any viewer shows."""
     red, green, blue = (60 * index) % 256, (120 + 50 * index) % 256, (200 - 30 * index) % 256
     row = b"\x00" + bytes((red, green, blue)) * size

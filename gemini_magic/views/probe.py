@@ -72,8 +72,10 @@ def _warm_up(ask: bool) -> None:
             import google.genai  # noqa: F401  (~0.4 s the first answer would otherwise wait for)
 
         from ..render import IncrementalRenderer
+        from ..render.html import to_html
 
         IncrementalRenderer().feed("warm")
+        to_html("```python\nx = 1\n```\n\n$x^2$", False, typeset=True)  # Pygments' and latex2mathml's first use
         if ask:
             _open_probe()
     except Exception:  # a failed warm-up only costs the first answer its time

@@ -13,11 +13,11 @@ CELL = (
     "%%gemini --offline --code-execution -m gemini-2.5-flash-image\n"
     "Plot my numbers. [[offline image=1 chunks=16 chunk_chars=20 delay=0.3]]"
 )
-LOADED_IMAGE = "(img) => img.complete && img.naturalWidth === 8"
+LOADED_IMAGE = "(img) => img.complete && img.naturalWidth === 96"
 
 
 def shows_image_and_code(nb, i: int, where: str) -> bool:
-    """Whether cell ``i`` shows a decoded 8×8 image and a highlighted code block in ``where``."""
+    """Whether cell ``i`` shows a decoded 96×96 image and a highlighted code block in ``where``."""
     return nb.page.evaluate(
         f"""(i) => {{
             const cell = document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell')[i];
