@@ -1,5 +1,12 @@
 """The live view in a notebook: a widget that grows as chunks arrive, painted by its own thread,
-then replaced in place by the final static output."""
+then replaced in place by the final static output.
+
+The cell's output is never the widget itself: a saved widget view reopens as "Loading widget..."
+or "model not found", whatever text sits beside it (the notebook is trusted, so the widget
+renderer wins). The output is HTML of the answer so far, which a save keeps and a reopened
+notebook shows, refreshed now and then (``save_seconds``, ``save_bytes_per_second``); the
+widget's front end finds it by its slot, hides it and draws the live answer beside it.
+"""
 
 from __future__ import annotations
 
@@ -37,6 +44,9 @@ class LiveView:
     frame_seconds = 1 / 15
     grace_seconds = 0.02
     cpu_share = 0.05
+    save_seconds = 1.0  # the saved text is refreshed at most this often...
+    save_bytes_per_second = 100_000  # ...and costs no more than this on the wire
+    last_paint_chars = 4096  # at the end, a tail this short is painted before the swap (a longer one is not waited for)
 
     def __init__(self, *, allow_images: bool = False):
         self.allow_images = allow_images
@@ -47,8 +57,14 @@ class LiveView:
         self._widget: Any = None
         self._handle: Any = None
         self._status = ""
+        self._status_plain = ""
         self._status_sent: str | None = ""
         self._tail_sent = ""
+        self._shown: list[str] = []  # the finished HTML sent so far, for the saved text
+        self._saved_at = 0.0  # perf_counter of the last refresh of the saved text
+        self._saved_len = 0  # characters of answer in it
+        self._fed = 0  # characters of answer rendered
+        self.saves = 0  # refreshes of the saved text sent: for tests and benchmarks
         self._cost_per_char = 1e-6  # painter CPU seconds per character rendered (measured)
         self._last_paint = 0.0
 
@@ -57,7 +73,8 @@ class LiveView:
         from ..render import IncrementalRenderer
 
         self._renderer = IncrementalRenderer(allow_images=self.allow_images, typeset=True)
-        self._status = _status_html(f"⏳ asking {label}…")
+        self._status_plain = f"⏳ asking {label}…"
+        self._status = _status_html(self._status_plain)
         # The painter sends comm messages and displays; give it this cell's context
         # so they carry the cell's parent header like any other output.
         context = contextvars.copy_context()
@@ -74,13 +91,19 @@ class LiveView:
             self._wake.set()
 
     def retrying(self, attempt: int, attempts: int, reason: str) -> None:
-        self._status = _status_html(f"↻ {reason} ({attempt}/{attempts})…")
+        self._status_plain = f"↻ {reason} ({attempt}/{attempts})…"
+        self._status = _status_html(self._status_plain)
         self._wake.set()
 
     def finish(self, response: GeminiResponse) -> None:
         from IPython.display import display
 
         self._stop_painter()
+        if self._handle is not None and sum(map(len, self._queue)) <= self.last_paint_chars:
+            try:
+                self._paint(everything=True)  # the last live frame shows what the final output shows
+            except Exception:
+                pass
         bundle, metadata = final_bundle(response, allow_images=self.allow_images)
         if self._handle is None:
             display(bundle, raw=True, metadata=metadata)  # done within the grace: no live view was needed
@@ -116,6 +139,7 @@ class LiveView:
             cpu = time.thread_time()
             try:
                 self._paint()
+                self._refresh_saved_text()
             except Exception as error:  # a paint must never kill the stream
                 self._send(status=_status_html(f"(live view stopped: {type(error).__name__})"))
                 return
@@ -129,18 +153,13 @@ class LiveView:
 
         from .widget import LiveAnswer
 
-        # No widget margins: the swap to the final output must not move anything.
-        self._widget = LiveAnswer(layout={"margin": "0"})
+        self._widget = LiveAnswer()
         self._send(status=self._status)
-        # Text beside the widget, never its repr: a front end without a widget manager shows it.
-        status = self._status.removeprefix("<sub>").removesuffix("</sub>")
-        view = self._widget._repr_mimebundle_()
-        view = view[0] if isinstance(view, tuple) else view  # (data, metadata) from anywidget
-        bundle = {_WIDGET_VIEW: view[_WIDGET_VIEW], "text/markdown": self._status, "text/plain": status}
-        self._handle = display(bundle, raw=True, display_id=True)
+        self._handle = display(self._saved_bundle(), raw=True, display_id=True)
+        self._saved_at = time.perf_counter()
         self._wake.set()  # paint what came during the grace at once
 
-    def _paint(self) -> None:
+    def _paint(self, *, everything: bool = False) -> None:
         queue = self._queue
         finished, tail = "", None
         now, cpu = time.perf_counter(), time.thread_time()
@@ -149,12 +168,17 @@ class LiveView:
             self._status = _STREAMING
             # Render what this paint's share of the time pays for; the rest waits its turn.
             allowed = max(1.0, self.cpu_share * (now - self._last_paint) / self._cost_per_char)
+            if everything:
+                allowed = float("inf")
             fed = 0
             while queue and fed < allowed:
                 piece = queue.popleft()
                 renderer.feed(piece)
                 fed += len(piece)
+            self._fed += fed
             finished, tail = renderer.take_frozen(), renderer.tail_html()
+            if finished:
+                self._shown.append(finished)
             spent = time.thread_time() - cpu
             self._cost_per_char = 0.5 * self._cost_per_char + 0.5 * max(spent / fed, 1e-8)
             if queue:
@@ -165,6 +189,34 @@ class LiveView:
                 self._tail_sent = tail
         self._send(finished=finished, tail=tail, status=self._status)
         self._last_paint = now
+
+    def _refresh_saved_text(self) -> None:
+        """Refresh the output's HTML (what a save keeps) if it is due: at most every
+        ``save_seconds``, and no more bytes a second than ``save_bytes_per_second``."""
+        length = self._fed
+        now = time.perf_counter()
+        if length == self._saved_len or now - self._saved_at < self.save_seconds:
+            return
+        bundle = self._saved_bundle()
+        size = sum(len(v) for v in bundle.values())
+        if now - self._saved_at < size / self.save_bytes_per_second:
+            return
+        self._handle.update(bundle, raw=True)
+        self._saved_at, self._saved_len = now, length
+        self.saves += 1
+
+    def _saved_bundle(self) -> dict:
+        """The answer so far as the output a save keeps: its HTML (already sanitized, math as
+        MathML) under the slot the live view is drawn by, and its text."""
+        body = "".join(self._shown) + self._tail_sent
+        html = (
+            f'<div class="gemini-magic-slot" data-stream="{self._widget._stream}"></div>'
+            f'<div class="tex2jax_ignore mathjax_ignore">{body}<p>{self._status}</p></div>'
+        )
+        text = self._renderer.text
+        status = "▍ streaming…" if self._status == _STREAMING else self._status_plain
+        plain = f"{text}\n\n[{status}]" if text else status
+        return {"text/html": html, "text/plain": plain}
 
     def _send(self, *, finished: str = "", tail=None, status: str | None) -> None:
         if status == self._status_sent:
@@ -195,4 +247,3 @@ def _status_html(text: str) -> str:
 
 
 _STREAMING = _status_html("▍ streaming…")
-_WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"

@@ -105,6 +105,7 @@ UNSAFE_ANSWER = """\
 UNSAFE_DOM_JS = r"""
 const bad = [];
 for (const el of area.querySelectorAll('*')) {
+  if (el.closest('.jp-OutputArea-promptOverlay')) continue; // JupyterLab's own collapse button
   const tag = el.tagName.toLowerCase();
   if (['script', 'iframe', 'svg', 'object', 'embed', 'frame', 'math', 'base', 'form'].includes(tag)) bad.push(tag);
   for (const attr of el.attributes) {
