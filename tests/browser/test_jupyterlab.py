@@ -15,7 +15,7 @@ import pytest
 
 from gemini_magic.offline.directives import parse_directives
 
-from .lab import CELL_JS
+from .lab import CELL_JS, Notebook
 
 pytestmark = pytest.mark.browser
 
@@ -343,6 +343,42 @@ def test_saving_while_an_answer_streams_keeps_streaming_and_saves_the_whole_answ
     assert "Offline benchmark answer" in "".join(outputs[0]["data"]["text/markdown"])
     errors = [line for line in nb.console if line.startswith(("error", "pageerror"))]
     assert not [line for line in errors if "clone" in line.lower() or "serializ" in line.lower()], errors
+
+
+def test_a_save_mid_stream_keeps_the_answer_so_far_and_reopens_as_text(notebook):
+    """Ctrl-S while the answer streams: the file holds the answer so far as text (no widget view,
+    which would reopen as "Loading widget..."), and the notebook reopened without that kernel
+    shows that text."""
+    nb = notebook
+    load_extension(nb)
+    nb.execute(1, "%%gemini --offline\n[[offline chunks=400 chunk_chars=20 delay=0.05]] Stream while I save.")
+    nb.wait_mode(1, "live", min_len=600)
+    seen = nb.snapshot(1)["len"]
+    time.sleep(1.5)  # the saved text is refreshed at most once a second
+    saved = nb.save()
+    assert nb.snapshot(1)["mode"] == "live"  # still streaming
+    outputs = saved["cells"][1]["outputs"]
+    assert len(outputs) == 1, nb.dump(outputs)
+    data = outputs[0]["data"]
+    assert "application/vnd.jupyter.widget-view+json" not in data, nb.dump(outputs)
+    plain = "".join(data["text/plain"])
+    assert "Offline benchmark answer" in plain and len(plain) >= seen, (seen, plain[:300])
+    assert "Offline benchmark answer" in "".join(data["text/html"])
+
+    # The tab is gone and so is the kernel (mid-stream); the file is opened again.
+    nb.lab.shutdown_kernels()
+    wait_until(lambda: nb.lab.api("GET", "/api/kernels") == [], what="the kernel to shut down")
+    page = nb.page.context.new_page()
+    nb.page.close(run_before_unload=False)
+    reopened = Notebook(nb.lab, page, nb.name, nb.artifacts)
+    reopened.goto()
+    reopened.output(1).get_by_text("Offline benchmark answer").first.wait_for()
+    time.sleep(2)  # room for the widget manager to restore, and to show "Loading widget..." if it would
+    shown = reopened.output(1).inner_text()
+    assert "Loading widget" not in shown and "Error displaying widget" not in shown, shown[:300]
+    assert len(shown) >= seen, (seen, shown[:300])
+    assert page.locator(".gemini-magic").count() == 0
+    reopened.screenshot(1, "reopened-mid-stream-save.png")
 
 
 def test_unsafe_answer_does_not_run(notebook):

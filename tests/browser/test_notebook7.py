@@ -14,6 +14,7 @@ import pytest
 from .conftest import JupyterLab, _missing
 from .test_jupyterlab import (  # noqa: F401 - collected here, run against Notebook 7
     test_a_live_view_whose_stream_breaks_says_so,
+    test_a_save_mid_stream_keeps_the_answer_so_far_and_reopens_as_text,
     test_answer_streams_in_the_page,
     test_answer_survives_save_shutdown_and_reopen,
     test_interrupt_from_toolbar_keeps_partial_answer,
