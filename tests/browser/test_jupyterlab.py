@@ -381,6 +381,30 @@ def test_a_save_mid_stream_keeps_the_answer_so_far_and_reopens_as_text(notebook)
     reopened.screenshot(1, "reopened-mid-stream-save.png")
 
 
+def test_the_first_swap_after_opening_never_blanks(notebook):
+    """The first answer of a freshly opened page (JupyterLab loads its Markdown renderer then):
+    in no frame from the last live one until a second after the swap is the output below 80% of
+    its height before the swap."""
+    nb = notebook
+    load_extension(nb)
+    text = f"{STYLED_ANSWER}\nThe square $x^2$ and **bold**.\n\n```python\nimport math\nprint(math.pi)\n```\n"
+    cell, _ = echo_prompt(text, chunk_chars=12, delay=0.02)
+    nb.type(1, cell)
+    nb.start_sampler(1)
+    nb.run(1)
+    nb.wait_mode(1, "final")
+    nb.wait_done(1)
+    nb.page.wait_for_timeout(1000)
+    samples = nb.stop_sampler()
+    last_live = max(i for i, s in enumerate(samples) if s["mode"] == "live")
+    before = samples[last_live]["height"]
+    swap_ms = samples[last_live]["t"]
+    after = [s for s in samples[last_live:] if s["t"] - swap_ms <= 1000 + 1000 / 60]
+    low = [(round(s["t"] - swap_ms), s["mode"], round(s["height"])) for s in after if s["height"] < 0.8 * before]
+    print(f"before the swap {before:.0f}px; {len(after)} frames after, lowest {min(s['height'] for s in after):.0f}px")
+    assert before > 100 and low == [], f"frames below 80% of {before:.0f}px: {low}"
+
+
 def test_unsafe_answer_does_not_run(notebook):
     """Script-carrying answers raise no dialog and leave nothing runnable, live or final."""
     nb = notebook
