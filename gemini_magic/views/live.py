@@ -208,14 +208,14 @@ class LiveView:
     def _saved_bundle(self) -> dict:
         """The answer so far as the output a save keeps: its HTML (already sanitized, math as
         MathML) under the slot the live view is drawn by, and its text."""
-        body = "".join(self._shown) + self._tail_sent
-        html = (
-            f'<div class="gemini-magic-slot" data-stream="{self._widget._stream}"></div>'
-            f'<div class="tex2jax_ignore mathjax_ignore">{body}<p>{self._status}</p></div>'
-        )
         text = self._renderer.text
         status = "▍ streaming…" if self._status == _STREAMING else self._status_plain
         plain = f"{text}\n\n[{status}]" if text else status
+        body = _escape(plain)
+        html = (
+            f'<div class="gemini-magic-slot" data-stream="{self._widget._stream}"></div>'
+            f'<div class="tex2jax_ignore mathjax_ignore" style="white-space: pre-wrap">{body}</div>'
+        )
         return {"text/html": html, "text/plain": plain}
 
     def _send(self, *, finished: str = "", tail=None, status: str | None) -> None:
@@ -238,6 +238,10 @@ def _close(widget) -> None:
     for part in (getattr(widget, "layout", None), getattr(widget, "style", None), widget):
         if part is not None:
             part.close()
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _status_html(text: str) -> str:

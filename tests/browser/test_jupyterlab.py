@@ -16,6 +16,7 @@ import pytest
 from gemini_magic.offline.directives import parse_directives
 
 from .lab import CELL_JS, Notebook
+from .longtasks import stream_and_measure
 
 pytestmark = pytest.mark.browser
 
@@ -403,6 +404,18 @@ def test_the_first_swap_after_opening_never_blanks(notebook):
     low = [(round(s["t"] - swap_ms), s["mode"], round(s["height"])) for s in after if s["height"] < 0.8 * before]
     print(f"before the swap {before:.0f}px; {len(after)} frames after, lowest {min(s['height'] for s in after):.0f}px")
     assert before > 100 and low == [], f"frames below 80% of {before:.0f}px: {low}"
+
+
+def test_a_150_kb_answer_streams_without_freezing_the_page(notebook):
+    """While a 150 KB answer streams, long tasks (PerformanceObserver) take at most 10% of the
+    time from the first to the last live frame, none over 200 ms."""
+    nb = notebook
+    load_extension(nb)
+    figures = stream_and_measure(nb, 1, chunks=1500, chunk_chars=100, delay=0.01)
+    print({k: v for k, v in figures.items() if k not in ("after_last_chunk",)})
+    assert figures["live_frames"] >= 50 and figures["longest_live_len"] >= 50_000, figures
+    assert figures["share"] <= 0.10, figures
+    assert figures["longest_ms"] <= 200, figures["tasks"]
 
 
 def test_unsafe_answer_does_not_run(notebook):
