@@ -45,7 +45,7 @@ class LiveView:
     grace_seconds = 0.02
     cpu_share = 0.05
     save_seconds = 1.0  # the saved text is refreshed at most this often...
-    save_bytes_per_second = 100_000  # ...and costs no more than this on the wire
+    save_bytes_per_second = 50_000  # ...and costs no more than this on the wire (the final output costs 2x the answer)
     last_paint_chars = 4096  # at the end, a tail this short is painted before the swap (a longer one is not waited for)
 
     def __init__(self, *, allow_images: bool = False):
