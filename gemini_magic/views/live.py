@@ -46,7 +46,6 @@ class LiveView:
     cpu_share = 0.05
     save_seconds = 1.0  # the saved text is refreshed at most this often...
     save_bytes_per_second = 50_000  # ...and costs no more than this on the wire (the final output costs 2x the answer)
-    last_paint_chars = 4096  # at the end, a tail this short is painted before the swap (a longer one is not waited for)
 
     def __init__(self, *, allow_images: bool = False):
         self.allow_images = allow_images
@@ -99,11 +98,6 @@ class LiveView:
         from IPython.display import display
 
         self._stop_painter()
-        if self._handle is not None and sum(map(len, self._queue)) <= self.last_paint_chars:
-            try:
-                self._paint(everything=True)  # the last live frame shows what the final output shows
-            except Exception:
-                pass
         bundle, metadata = final_bundle(response, allow_images=self.allow_images)
         if self._handle is None:
             display(bundle, raw=True, metadata=metadata)  # done within the grace: no live view was needed
@@ -159,7 +153,7 @@ class LiveView:
         self._saved_at = time.perf_counter()
         self._wake.set()  # paint what came during the grace at once
 
-    def _paint(self, *, everything: bool = False) -> None:
+    def _paint(self) -> None:
         queue = self._queue
         finished, tail = "", None
         now, cpu = time.perf_counter(), time.thread_time()
@@ -168,8 +162,6 @@ class LiveView:
             self._status = _STREAMING
             # Render what this paint's share of the time pays for; the rest waits its turn.
             allowed = max(1.0, self.cpu_share * (now - self._last_paint) / self._cost_per_char)
-            if everything:
-                allowed = float("inf")
             fed = 0
             while queue and fed < allowed:
                 piece = queue.popleft()
