@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: demo test test-fast test-browser test-versions lint bench bench-many bench-replay bench-files browser-deps clean
+.PHONY: demo test test-fast test-browser test-versions lint bench bench-longtasks bench-many bench-replay bench-files browser-deps clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,10 @@ test-browser: $(VENV)/.installed browser-deps
 ## Streaming benchmark in a real kernel; writes benchmarks/results/*.json.
 bench: $(VENV)/.installed
 	$(PY) -m benchmarks.bench_stream
+
+## Long tasks in JupyterLab (headless Chromium) while 150 KB and 30 KB answers stream; writes benchmarks/results/bench_longtasks.json.
+bench-longtasks: $(VENV)/.installed browser-deps
+	$(PY) -m benchmarks.bench_longtasks
 
 ## Many prompts at once (--each / gemini_magic.map): rate against the ideal, memory with 10,000 items.
 bench-many: $(VENV)/.installed

@@ -1,5 +1,12 @@
 """The live view in a notebook: a widget that grows as chunks arrive, painted by its own thread,
-then replaced in place by the final static output."""
+then replaced in place by the final static output.
+
+The cell's output is never the widget itself: a saved widget view reopens as "Loading widget..."
+or "model not found", whatever text sits beside it (the notebook is trusted, so the widget
+renderer wins). The output is HTML of the answer so far, which a save keeps and a reopened
+notebook shows, refreshed now and then (``save_seconds``, ``save_bytes_per_second``); the
+widget's front end finds it by its slot, hides it and draws the live answer beside it.
+"""
 
 from __future__ import annotations
 
@@ -36,6 +43,8 @@ class LiveView:
     frame_seconds = 1 / 15
     grace_seconds = 0.02
     cpu_share = 0.05
+    save_seconds = 1.0  # the saved text is refreshed at most this often...
+    save_bytes_per_second = 50_000  # ...and costs no more than this on the wire (the final output costs 2x the answer)
 
     def __init__(self, *, allow_images: bool = False):
         self.allow_images = allow_images
@@ -46,8 +55,14 @@ class LiveView:
         self._widget: Any = None
         self._handle: Any = None
         self._status = ""
+        self._status_plain = ""
         self._status_sent: str | None = ""
         self._tail_sent = ""
+        self._text_before = ""  # the saved text of the answer before its last image
+        self._saved_at = 0.0  # perf_counter of the last refresh of the saved text
+        self._saved_len = 0  # characters of answer in it
+        self._fed = 0  # characters of answer rendered
+        self.saves = 0  # refreshes of the saved text sent: for tests and benchmarks
         self._cost_per_char = 1e-6  # painter CPU seconds per character rendered (measured)
         self._last_paint = 0.0
 
@@ -56,7 +71,8 @@ class LiveView:
         from ..render import IncrementalRenderer
 
         self._renderer = IncrementalRenderer(allow_images=self.allow_images, typeset=True)
-        self._status = _status_html(f"⏳ asking {label}…")
+        self._status_plain = f"⏳ asking {label}…"
+        self._status = _status_html(self._status_plain)
         # The painter sends comm messages and displays; give it this cell's context
         # so they carry the cell's parent header like any other output.
         context = contextvars.copy_context()
@@ -73,7 +89,8 @@ class LiveView:
             self._wake.set()
 
     def retrying(self, attempt: int, attempts: int, reason: str) -> None:
-        self._status = _status_html(f"↻ {reason} ({attempt}/{attempts})…")
+        self._status_plain = f"↻ {reason} ({attempt}/{attempts})…"
+        self._status = _status_html(self._status_plain)
         self._wake.set()
 
     def add_image(self, image) -> None:
@@ -119,6 +136,7 @@ class LiveView:
             cpu = time.thread_time()
             try:
                 self._paint()
+                self._refresh_saved_text()
             except Exception as error:  # a paint must never kill the stream
                 self._send(status=_status_html(f"(live view stopped: {type(error).__name__})"))
                 return
@@ -132,15 +150,10 @@ class LiveView:
 
         from .widget import LiveAnswer
 
-        # No widget margins: the swap to the final output must not move anything.
-        self._widget = LiveAnswer(layout={"margin": "0"})
+        self._widget = LiveAnswer()
         self._send(status=self._status)
-        # Text beside the widget, never its repr: a front end without a widget manager shows it.
-        status = self._status.removeprefix("<sub>").removesuffix("</sub>")
-        view = self._widget._repr_mimebundle_()
-        view = view[0] if isinstance(view, tuple) else view  # (data, metadata) from anywidget
-        bundle = {_WIDGET_VIEW: view[_WIDGET_VIEW], "text/markdown": self._status, "text/plain": status}
-        self._handle = display(bundle, raw=True, display_id=True)
+        self._handle = display(self._saved_bundle(), raw=True, display_id=True)
+        self._saved_at = time.perf_counter()
         self._wake.set()  # paint what came during the grace at once
 
     def _paint(self) -> None:
@@ -159,10 +172,12 @@ class LiveView:
                 if piece.__class__ is not str:  # an image: the text before it is whole
                     renderer.finish()
                     images += renderer.take_frozen() + _image_html(piece)
+                    self._text_before += f"{renderer.text}\n\n[{piece.describe()}]\n\n"
                     renderer = self._renderer = self._renderer.__class__(allow_images=self.allow_images, typeset=True)
                     continue
                 renderer.feed(piece)
                 fed += len(piece)
+            self._fed += fed
             finished, tail = images + renderer.take_frozen(), renderer.tail_html()
             spent = time.thread_time() - cpu
             if fed:  # the cost of text (an image alone costs its base64, not rendering)
@@ -175,6 +190,34 @@ class LiveView:
                 self._tail_sent = tail
         self._send(finished=finished, tail=tail, status=self._status)
         self._last_paint = now
+
+    def _refresh_saved_text(self) -> None:
+        """Refresh the output's HTML (what a save keeps) if it is due: at most every
+        ``save_seconds``, and no more bytes a second than ``save_bytes_per_second``."""
+        length = self._fed
+        now = time.perf_counter()
+        if length == self._saved_len or now - self._saved_at < self.save_seconds:
+            return
+        bundle = self._saved_bundle()
+        size = sum(len(v) for v in bundle.values())
+        if now - self._saved_at < size / self.save_bytes_per_second:
+            return
+        self._handle.update(bundle, raw=True)
+        self._saved_at, self._saved_len = now, length
+        self.saves += 1
+
+    def _saved_bundle(self) -> dict:
+        """The answer so far as the output a save keeps: its text, escaped (images named), under
+        the slot the live view is drawn by."""
+        text = self._text_before + self._renderer.text
+        status = "▍ streaming…" if self._status == _STREAMING else self._status_plain
+        plain = f"{text}\n\n[{status}]" if text else status
+        body = _escape(plain)
+        html = (
+            f'<div class="gemini-magic-slot" data-stream="{self._widget._stream}"></div>'
+            f'<div class="tex2jax_ignore mathjax_ignore" style="white-space: pre-wrap">{body}</div>'
+        )
+        return {"text/html": html, "text/plain": plain}
 
     def _send(self, *, finished: str = "", tail=None, status: str | None) -> None:
         if status == self._status_sent:
@@ -210,6 +253,10 @@ def _image_html(image) -> str:
     return f'<p><img src="data:{kind};base64,{image.base64()}" alt="image {image.index}" style="max-width:100%"></p>'
 
 
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _status_html(text: str) -> str:
     """The status line, shaped like the final output's footer line (same height)."""
     escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -217,4 +264,3 @@ def _status_html(text: str) -> str:
 
 
 _STREAMING = _status_html("▍ streaming…")
-_WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"

@@ -3,6 +3,12 @@
 // records ending in "\0": "p<finished>\x01<tail>" is one paint (append the finished blocks, replace
 // the open tail: one record, so no frame shows half of it); "s<html>" sets the status line.
 // The HTML is already sanitized (nh3) in the kernel.
+//
+// Where it is drawn: the kernel shows the answer as an ordinary HTML output (the answer so far,
+// refreshed now and then, which a save keeps) carrying an empty slot named after this stream. The
+// model (no widget view in the notebook: a saved widget view reopens as "Loading widget...") finds
+// that output, hides it and draws the live answer beside it, kept there through the refreshes.
+// When the final output replaces it, the live answer stays until the final output has content.
 const MD = "jp-RenderedHTMLCommon jp-RenderedMarkdown jp-OutputArea-output gemini-magic-live";
 
 // Each model's decoded answer, by its _stream id: kept here, not in the model's attributes,
@@ -23,7 +29,8 @@ function initialize({ model }) {
   const id = model.get("_stream");
   const live = { body: [], tail: "", status: "", views: new Set() };
   LIVE.set(id, live);
-  const forget = () => LIVE.delete(id);
+  const drawn = follow(id, live);
+  const forget = () => { LIVE.delete(id); drawn.closed(); };
   if (typeof DecompressionStream === "undefined") {
     live.status = "<sub>(this browser cannot show the live view; the answer appears when it ends)</sub>";
     return forget;
@@ -55,11 +62,13 @@ function initialize({ model }) {
       }
     }
   })().catch(() => {
-    // A stream joined midway cannot be inflated: say so; the final output still replaces this view.
+    // A stream joined midway cannot be inflated: say so; the saved text beside it stays in view.
     live.status = "<sub>(the live view lost its stream; the answer appears when it ends)</sub>";
     show("s", live.status);
+    drawn.stop(); // the saved text beside it is shown instead
   });
   model.on("msg:custom", (_msg, buffers) => {
+    drawn.begin(); // a model restored from a saved notebook hears nothing: it draws nothing
     for (const b of buffers) {
       const bytes = ArrayBuffer.isView(b) ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : new Uint8Array(b);
       writer.write(bytes).catch(() => {}); // a broken stream is reported once, above
@@ -68,8 +77,8 @@ function initialize({ model }) {
   return forget;
 }
 
-function render({ model, el }) {
-  const live = LIVE.get(model.get("_stream"));
+// Draw this stream's answer in el; returns a function that stops drawing it.
+function mount(live, el) {
   // One div with JupyterLab's Markdown classes, like the final output, whose last child is
   // the footer line; here the status line takes its place, so the swap moves nothing.
   const md = document.createElement("div");
@@ -96,6 +105,76 @@ function render({ model, el }) {
   show("p", "");
   live.views.add(show);
   return () => live.views.delete(show);
+}
+
+// Find the kernel's output for this stream (its slot), hide it and draw the live answer beside it.
+// A refresh of that output may re-render it in place or replace its element: either way the slot
+// is found again. An output without the slot in its place is the final one.
+function follow(id, live) {
+  const selector = `.gemini-magic-slot[data-stream="${id}"]`;
+  let host = null, area = null, box = null, unmount = null, frame = 0, done = false;
+  const observer = new MutationObserver(() => check());
+  const stop = () => {
+    done = true;
+    cancelAnimationFrame(frame);
+    observer.disconnect();
+    if (unmount) unmount();
+    if (box) box.remove();
+    if (host) host.style.display = "";
+  };
+  const adopt = (slot) => {
+    if (host && host !== slot.parentElement) host.style.display = "";
+    host = slot.closest(".jp-OutputArea-output") || slot.parentElement;
+    area = (host.parentElement && host.parentElement.parentElement) || host.parentElement;
+    host.style.display = "none";
+    host.after(box);
+    observer.disconnect();
+    for (const node of [area, host.parentElement, host]) if (node) observer.observe(node, { childList: true });
+  };
+  const check = () => {
+    if (done) return;
+    const slot = (area && area.isConnected ? area : document).querySelector(selector);
+    if (slot) { if (slot.parentElement !== host || box.previousElementSibling !== host) adopt(slot); return; }
+    handOver();
+  };
+  const attach = () => {
+    if (done) return;
+    const slot = document.querySelector(selector);
+    if (!slot) { frame = requestAnimationFrame(attach); return; }
+    // Laid out as the output it stands for (the widget renderer's box held the view before).
+    box = document.createElement("div");
+    box.className = "jp-OutputArea-output gemini-magic-box";
+    const el = document.createElement("div");
+    box.append(el);
+    unmount = mount(live, el);
+    adopt(slot);
+  };
+  // The final output took the slot's place: JupyterLab renders it asynchronously (the first
+  // Markdown of a page takes longest), so the live answer stays in its place until it shows.
+  const handOver = () => {
+    observer.disconnect();
+    const fresh = host.isConnected && host.childNodes.length ? host
+      : [...area.querySelectorAll(".jp-OutputArea-output")].find((e) => e !== box && !box.contains(e));
+    if (!fresh || fresh.childNodes.length) { stop(); return; }
+    // Until it has content it takes no room (an empty flex item would halve the live answer's width).
+    fresh.style.display = "none";
+    fresh.after(box);
+    const shown = () => { fresh.style.display = ""; stop(); };
+    new MutationObserver((_, o) => { if (fresh.childNodes.length) { o.disconnect(); shown(); } })
+      .observe(fresh, { childList: true });
+    setTimeout(shown, 5000); // an output that never renders does not keep the live answer for good
+  };
+  return {
+    begin: () => { if (!frame && !done) frame = requestAnimationFrame(attach); },
+    stop,
+    closed: () => { if (!host) stop(); }, // once drawn, the final output ends it (handOver)
+  };
+}
+
+function render({ model, el }) {
+  const live = LIVE.get(model.get("_stream"));
+  if (!live) return; // the probe
+  return mount(live, el);
 }
 
 export default { initialize, render };

@@ -22,11 +22,14 @@ window.__geminiSnapshot = (i) => {
   const cell = document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell')[i];
   const area = cell && cell.querySelector('.jp-OutputArea');
   if (!area) return {mode: 'empty', len: 0, height: 0, text: ''};
+  // The live answer: drawn by its widget, or (before that, or with no widget manager) the
+  // output it is drawn over, which holds the answer so far.
   const live = area.querySelector('.gemini-magic');
+  const slot = live ? null : area.querySelector('.gemini-magic-slot');
   const final = area.querySelector('.jp-OutputArea-output[data-mime-type="text/markdown"]');
-  const pieces = live ? [...live.querySelectorAll('.gemini-magic-live')] : (final ? [final] : []);
+  const pieces = live ? [...live.querySelectorAll('.gemini-magic-live')] : slot ? [slot.parentElement] : final ? [final] : [];
   const text = pieces.map((e) => e.innerText).join('');
-  const mode = live ? 'live' : final ? 'final' : area.querySelector('.jp-OutputArea-child') ? 'other' : 'empty';
+  const mode = live || slot ? 'live' : final ? 'final' : area.querySelector('.jp-OutputArea-child') ? 'other' : 'empty';
   return {mode, len: text.length, height: area.getBoundingClientRect().height, text};
 };
 """

@@ -14,11 +14,13 @@ import pytest
 from .conftest import JupyterLab, _missing
 from .test_jupyterlab import (  # noqa: F401 - collected here, run against Notebook 7
     test_a_live_view_whose_stream_breaks_says_so,
+    test_a_save_mid_stream_keeps_the_answer_so_far_and_reopens_as_text,
     test_answer_streams_in_the_page,
     test_answer_survives_save_shutdown_and_reopen,
     test_interrupt_from_toolbar_keeps_partial_answer,
     test_live_view_and_final_output_look_like_markdown,
     test_saving_while_an_answer_streams_keeps_streaming_and_saves_the_whole_answer,
+    test_the_first_swap_after_opening_never_blanks,
     test_unsafe_answer_does_not_run,
 )
 
