@@ -48,7 +48,7 @@ class LiveView:
 
     def __init__(self, *, allow_images: bool = False):
         self.allow_images = allow_images
-        self._queue: collections.deque[str] = collections.deque()
+        self._queue: collections.deque[Any] = collections.deque()  # text, or an AnswerImage
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._painter: Any = None  # this view's painter thread, while it paints
