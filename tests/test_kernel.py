@@ -118,3 +118,17 @@ def test_the_quickstart_notebook_runs_offline_and_saves_the_answer_as_markdown(m
         o.get("text", "") for c in reopened.cells for o in c.get("outputs", []) if o.output_type == "stream"
     )
     assert "characters" in printed and "STOP" in printed
+
+
+def test_the_saved_text_of_a_streaming_answer_names_its_images_in_place(kernel, gemini_server):
+    prompt = "Draw a bar. [[offline image=1 chunks=80 chunk_chars=20 delay=0.05]]"
+    run = kernel.execute(f"%%gemini\n{prompt}")
+    assert run.status == "ok", run.messages
+    expected = expected_answer(gemini_server, prompt)
+    *refreshes, final = run.of_type("update_display_data")
+    after_image = [r["content"]["data"]["text/plain"] for r in refreshes if "[image 1: image/png" in str(r)]
+    assert after_image, "no refresh of the saved text came after the image"
+    # What a save mid-stream keeps: the text before the image, the image named, the text after it.
+    before, _, after = after_image[-1].partition("[image 1: image/png 96×96")
+    assert before.strip() and expected.startswith(before.strip()[:40])
+    assert "kept" not in before and after.strip()
