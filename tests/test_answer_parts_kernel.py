@@ -105,7 +105,7 @@ def test_a_saved_notebook_keeps_images_as_image_png_and_the_code_as_markdown(gem
     assert outputs[-1].metadata["gemini_magic"]["images"] == 1
 
 
-def test_where_the_widget_cannot_be_drawn_images_are_named_while_streaming_and_shown_at_the_end(gemini_server):
+def test_where_the_widget_cannot_be_drawn_an_image_gets_its_own_output_while_streaming(gemini_server):
     with gemini_kernel(gemini_server.url, TEST_KEY, draws_widgets=False) as kernel:
         probe = kernel.wait_for_probe()
         kernel.client.shell_channel.send(kernel.client.session.msg("comm_close", {"comm_id": probe, "data": {}}))
@@ -113,6 +113,14 @@ def test_where_the_widget_cannot_be_drawn_images_are_named_while_streaming_and_s
             "%%gemini -m gemini-2.5-flash-image\nDraw it. [[offline image=1 chunks=20 chunk_chars=20 delay=0.3]]"
         )
         assert run.status == "ok" and run.live_paints() == []
-        growing = [m["content"]["data"]["text/markdown"] for m in run.of_type("update_display_data")[:-1]]
-        assert any("kept in `.images`" in text for text in growing), growing
+        # While the answer streams: the text before the image, then the image, then the text after it
+        # growing in a display of its own (the image message comes before the answer has ended).
+        messages = run.of_type("display_data", "update_display_data")
+        image_at = next(i for i, m in enumerate(messages) if "image/png" in m["content"]["data"])
+        final_at = next(i for i, m in enumerate(messages) if "gemini_magic" in m["content"]["metadata"])
+        assert image_at < final_at
+        assert base64.b64decode(messages[image_at]["content"]["data"]["image/png"]) == demo_png(1)
+        grown_after = [m for m in messages[image_at + 1 : final_at] if m["msg_type"] == "display_data"]
+        assert grown_after, "the text after the image did not start growing before the end"
+        # At the end the same displays hold the final outputs, in order, and nothing else.
         assert [kind for kind, _ in shown(run)] == ["markdown", "image/png", "markdown"]

@@ -107,7 +107,7 @@ class LiveView:
             return
         # Same display_id: the widget's slot becomes the static output a saved
         # notebook keeps (a widget alone reopens as "model not found").
-        show_final(response, self._handle, allow_images=self.allow_images)
+        show_final(response, [self._handle], allow_images=self.allow_images)
         _close(self._widget)
 
     # -- painter thread -----------------------------------------------------
