@@ -6,7 +6,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from gemini_magic.render import render_html
+from gemini_magic.render.html import to_html
 from tests.kernel_helpers import gemini_kernel
 from tests.support import TEST_KEY, expected_answer
 
@@ -45,9 +45,10 @@ def test_a_paced_answer_streams_in_many_updates_then_ends_as_static_markdown(ker
     final_index = run.messages.index(final)
     intermediate = [m for m in run.live_paints() if run.messages.index(m) < final_index]
     assert len(intermediate) >= 5, f"only {len(intermediate)} intermediate updates"
-    # Each finished block was sent once, in order: together they begin the answer's one-shot HTML.
+    # Each finished block was sent once, in order: together they begin the answer's one-shot HTML
+    # (as the live view draws it: math typeset, code highlighted).
     finished = "".join(html for kind, html, _ in run.live_records() if kind == "p")
-    assert finished and render_html(expected).startswith(finished)
+    assert finished and to_html(expected, False, typeset=True)[0].startswith(finished)
 
     # ...and the same display slot ends as Markdown of the whole answer, plus a footer.
     assert final["content"]["transient"]["display_id"] == shown["content"]["transient"]["display_id"]
