@@ -102,15 +102,21 @@ def test_a_file_about_to_expire_is_uploaded_again(kernel, server, gemini_server,
     assert file_uri(user_parts(first)[0]) != file_uri(user_parts(second)[0])
 
 
-def test_a_file_deleted_at_google_is_uploaded_again_once(kernel, server, tmp_path):
+def delete_the_upload_at_google(server) -> dict:
+    """Delete the one file uploaded so far, through the SDK as another client would."""
     from google import genai
     from google.genai import types
 
-    clip = sparse(tmp_path / "deleted.mp3", b"ID3\x04\0\0\0\0\0\2", 21 * MB)
-    ok(kernel.execute(f"%%gemini --file {clip}\nTranscribe it."))
     (upload,) = server.uploads
     client = genai.Client(api_key=TEST_KEY, http_options=types.HttpOptions(base_url=server.url))
     client.files.delete(name=upload["name"])
+    return upload
+
+
+def test_a_file_deleted_at_google_is_uploaded_again_once(kernel, server, tmp_path):
+    clip = sparse(tmp_path / "deleted.mp3", b"ID3\x04\0\0\0\0\0\2", 21 * MB)
+    ok(kernel.execute(f"%%gemini --file {clip}\nTranscribe it."))
+    upload = delete_the_upload_at_google(server)
     run = ok(kernel.execute(f"%%gemini --file {clip}\nTranscribe it once more."))
     assert len(server.uploads) == 2
     refused, answered = generated(server)[1:]
@@ -166,14 +172,9 @@ def test_count_shows_tokens_by_kind_and_generates_nothing(kernel, server, tmp_pa
 
 
 def test_count_uploads_what_cannot_go_inline_and_again_when_google_lost_it(kernel, server, tmp_path):
-    from google import genai
-    from google.genai import types
-
     talk = sparse(tmp_path / "counted.mp3", b"ID3\x04\0\0\0\0\0\4", 21 * MB)
     ok(kernel.execute(f"%gemini --count --file {talk} Transcribe it."))
-    (upload,) = server.uploads
-    client = genai.Client(api_key=TEST_KEY, http_options=types.HttpOptions(base_url=server.url))
-    client.files.delete(name=upload["name"])
+    delete_the_upload_at_google(server)
     run = ok(kernel.execute(f"%gemini --count --file {talk} Transcribe it."))
     (result,) = run.of_type("execute_result")
     assert result["content"]["data"]["text/plain"] == "42,004 tokens: text 4 · audio 42,000"

@@ -64,11 +64,7 @@ def run_magic(magics, cmd, request_for) -> None:
             cmd.prompt,
             base,
             user_ns,
-            limits={
-                "max_chars": settings.max_chars,
-                "max_rows": settings.max_rows,
-                "max_file_bytes": settings.max_file_bytes,
-            },
+            limits=_limits(settings),
             prefix=tuple(part for part in base.parts if not isinstance(part, str)),  # --image
             format=cell.plan.format,
             replay=replay,
@@ -84,28 +80,19 @@ def run_magic(magics, cmd, request_for) -> None:
         results, todo = plan(items, template, previous_results(previous, items))
         if options.batch:
             display = BatchStatus(widget=widget, count=len(todo))
-            outcome = run_batch(
-                items,
-                template,
-                results,
-                todo,
-                display_name=f"gemini_magic --each {options.each}",
-                store=store,
-                status=display,
-                poll=settings.batch_poll,
-            )
         else:
             display = Progress(items.n, label="gemini", widget=widget, done=items.n - len(todo))
-            outcome = run_concurrent(
-                items,
-                template,
-                results,
-                todo,
-                concurrency=settings.concurrency,
-                rpm=settings.rpm,
-                tpm=settings.tpm,
-                progress=display,
-            )
+        outcome = _send(
+            items,
+            template,
+            results,
+            todo,
+            settings,
+            batch=options.batch,
+            display_name=f"gemini_magic --each {options.each}",
+            status=display,
+            store=store,
+        )
     if outcome.results is not None:
         store(outcome.results)
     if replay is not None:
@@ -225,43 +212,24 @@ def map(
         template,
         base,
         namespace or {},
-        limits={
-            "max_chars": settings.max_chars,
-            "max_rows": settings.max_rows,
-            "max_file_bytes": settings.max_file_bytes,
-        },
+        limits=_limits(settings),
         replay=replay_run,
     )
     plan_template.check(items)
     results, todo = plan(items, plan_template, previous_results(resume, items))
     widget = _in_kernel()
-    if batch:
-        status = BatchStatus(widget=widget, count=len(todo), stream=sys.stderr) if progress else None
-        outcome = run_batch(
-            items,
-            plan_template,
-            results,
-            todo,
-            display_name="gemini_magic.map",
-            status=status,
-            poll=settings.batch_poll,
-        )
-        if status is not None and widget:
-            status.finish(outcome.counts, summary(outcome, [], label=items.label))
-    else:
-        bar = Progress(items.n, label="gemini", widget=widget, done=items.n - len(todo)) if progress else None
-        outcome = run_concurrent(
-            items,
-            plan_template,
-            results,
-            todo,
-            concurrency=settings.concurrency,
-            rpm=settings.rpm,
-            tpm=settings.tpm,
-            progress=bar,
-        )
-        if bar is not None:
-            bar.finish(outcome.counts, summary(outcome, [], label=items.label) if widget else None)
+    status: BatchStatus | Progress | None = None
+    if progress and batch:
+        status = BatchStatus(widget=widget, count=len(todo), stream=sys.stderr)
+    elif progress:
+        status = Progress(items.n, label="gemini", widget=widget, done=items.n - len(todo))
+    outcome = _send(
+        items, plan_template, results, todo, settings, batch=batch, display_name="gemini_magic.map", status=status
+    )
+    if status is not None and widget:
+        status.finish(outcome.counts, summary(outcome, [], label=items.label))
+    elif isinstance(status, Progress):  # a text bar ends its line; the summary is the returned value
+        status.finish(outcome.counts, None)
     if replay_run is not None:
         replay_run.done()
     if outcome.fatal and not outcome.counts.done:
@@ -270,6 +238,36 @@ def map(
     if problem and (outcome.interrupted or outcome.fatal):
         print(problem, file=sys.stderr)
     return items.aligned(outcome.results or [])
+
+
+def _limits(settings) -> dict:
+    """What a template's values may become: the settings' bounds on text, tables and files."""
+    return {"max_chars": settings.max_chars, "max_rows": settings.max_rows, "max_file_bytes": settings.max_file_bytes}
+
+
+def _send(items, template, results, todo, settings, *, batch, display_name, status, store=None) -> Outcome:
+    """Send what is to do: as one Batch API job (``batch``), else as concurrent requests."""
+    if batch:
+        return run_batch(
+            items,
+            template,
+            results,
+            todo,
+            display_name=display_name,
+            store=store or (lambda results: None),
+            status=status,
+            poll=settings.batch_poll,
+        )
+    return run_concurrent(
+        items,
+        template,
+        results,
+        todo,
+        concurrency=settings.concurrency,
+        rpm=settings.rpm,
+        tpm=settings.tpm,
+        progress=status,
+    )
 
 
 def _namespace() -> dict:

@@ -60,30 +60,31 @@ _FTYP_BRANDS = {
 }
 
 
+# Signatures at the very start of a file.
+_PREFIXES = (
+    (b"%PDF-", "application/pdf"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"ID3", "audio/mpeg"),
+    (b"fLaC", "audio/flac"),
+    (b"OggS", "audio/ogg"),
+    (b"\x1a\x45\xdf\xa3", "video/webm"),
+    (b"\x00\x00\x01\xba", "video/mpeg"),
+    (b"\x00\x00\x01\xb3", "video/mpeg"),
+)
+
+
 def sniff(head: bytes) -> Optional[str]:
     """The MIME type that the first bytes of a file show, or None (text has no signature)."""
-    if head.startswith(b"%PDF-"):
-        return "application/pdf"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
+    for prefix, mime in _PREFIXES:
+        if head.startswith(prefix):
+            return mime
     if head[:4] == b"RIFF":
         return {b"WAVE": "audio/wav", b"WEBP": "image/webp"}.get(head[8:12])
     if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
         return "audio/aiff"
-    if head.startswith(b"ID3"):
-        return "audio/mpeg"
-    if head.startswith(b"fLaC"):
-        return "audio/flac"
-    if head.startswith(b"OggS"):
-        return "audio/ogg"
     if head[4:8] == b"ftyp":
         return _FTYP_BRANDS.get(head[8:12], "video/mp4")
-    if head.startswith(b"\x1a\x45\xdf\xa3"):
-        return "video/webm"
-    if head.startswith((b"\x00\x00\x01\xba", b"\x00\x00\x01\xb3")):
-        return "video/mpeg"
     if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:  # an MPEG audio frame sync
         return "audio/aac" if head[1] & 0x06 == 0 else "audio/mpeg"  # layer 00 is ADTS AAC
     return None
