@@ -9,6 +9,7 @@ elements whose only attribute is a Pygments token class.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 
@@ -142,16 +143,32 @@ def highlight_code(html_text: str) -> str:
 
 def _highlighted(match: re.Match) -> str:
     from pygments import highlight
-    from pygments.formatters import HtmlFormatter
-    from pygments.lexers import get_lexer_by_name
-    from pygments.util import ClassNotFound
 
     language, escaped = match.groups()
-    try:
-        lexer = get_lexer_by_name(language)
-    except ClassNotFound:
+    lexer = _lexer(language.lower())
+    if lexer is None:
         return match.group(0)
-    spans = highlight(html.unescape(escaped), lexer, HtmlFormatter(nowrap=True)).rstrip("\n")
+    spans = highlight(html.unescape(escaped), lexer, _formatter()).rstrip("\n")
     if escaped.endswith("\n"):
         spans += "\n"
     return f'<pre><code class="language-{language}">{_SPANS.clean(spans)}</code></pre>'
+
+
+# Looking a lexer up by name and building a formatter (its style sheet) cost more than
+# highlighting a short block; both hold no state between calls, so each is made once.
+@functools.lru_cache(maxsize=64)
+def _lexer(language: str):
+    from pygments.lexers import get_lexer_by_name
+    from pygments.util import ClassNotFound
+
+    try:
+        return get_lexer_by_name(language)
+    except ClassNotFound:
+        return None
+
+
+@functools.cache
+def _formatter():
+    from pygments.formatters import HtmlFormatter
+
+    return HtmlFormatter(nowrap=True)
