@@ -92,6 +92,23 @@ def test_a_paint_renders_only_what_its_share_of_the_time_pays_for():
     view._widget.close()
 
 
+def test_a_new_view_budgets_its_first_paint_with_the_cost_the_last_view_measured():
+    # A fixed first guess lets the first paint of a fast stream take several times its share.
+    view = LiveView()
+    view.start("model")
+    view._stop_painter()
+    view._widget = RecordedAnswer()
+    view._cost_per_char = 1.0  # a guess far off: the paint measures the real cost
+    for _ in range(50):
+        view.add("twenty characters.. ")
+    view._last_paint = time.perf_counter() - 60
+    view._paint()
+    measured = view._cost_per_char
+    assert measured < 1.0
+    assert LiveView()._cost_per_char == measured
+    view._widget.close()
+
+
 def _painters() -> list:
     import threading
 

@@ -45,6 +45,10 @@ class LiveView:
     cpu_share = 0.05
     save_seconds = 1.0  # the saved text is refreshed at most this often...
     save_bytes_per_second = 50_000  # ...and costs no more than this on the wire (the final output costs 2x the answer)
+    # Painter CPU seconds per character rendered: measured by each view and carried to the
+    # next, so a view's first paint keeps to its share too (a guess too low lets the first
+    # paint of a fast stream take several times its share).
+    measured_cost_per_char = 1e-5
 
     def __init__(self, *, allow_images: bool = False):
         self.allow_images = allow_images
@@ -63,7 +67,7 @@ class LiveView:
         self._saved_len = 0  # characters of answer in it
         self._fed = 0  # characters of answer rendered
         self.saves = 0  # refreshes of the saved text sent: for tests and benchmarks
-        self._cost_per_char = 1e-6  # painter CPU seconds per character rendered (measured)
+        self._cost_per_char = LiveView.measured_cost_per_char
         self._last_paint = 0.0
 
     # -- called by the stream loop ------------------------------------------
@@ -182,6 +186,7 @@ class LiveView:
             spent = time.thread_time() - cpu
             if fed:  # the cost of text (an image alone costs its base64, not rendering)
                 self._cost_per_char = 0.5 * self._cost_per_char + 0.5 * max(spent / fed, 1e-8)
+                LiveView.measured_cost_per_char = self._cost_per_char
             if queue:
                 self._wake.set()  # the rest is painted next time, even if no chunk comes
             if not finished and tail == self._tail_sent:
