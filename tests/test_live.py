@@ -92,20 +92,35 @@ def test_a_paint_renders_only_what_its_share_of_the_time_pays_for():
     view._widget.close()
 
 
-def test_a_new_view_budgets_its_first_paint_with_the_cost_the_last_view_measured():
+def test_a_new_view_budgets_its_first_paint_with_the_cost_the_last_view_measured(monkeypatch):
     # A fixed first guess lets the first paint of a fast stream take several times its share.
+    monkeypatch.setattr(LiveView, "measured_cost_per_char", LiveView.measured_cost_per_char)
     view = LiveView()
     view.start("model")
     view._stop_painter()
     view._widget = RecordedAnswer()
-    view._cost_per_char = 1.0  # a guess far off: the paint measures the real cost
+    view._cost_per_char = 1e-8  # a guess far too low: the paint measures the real cost
     for _ in range(50):
         view.add("twenty characters.. ")
     view._last_paint = time.perf_counter() - 60
     view._paint()
     measured = view._cost_per_char
-    assert measured < 1.0
+    assert measured > 1e-8
     assert LiveView()._cost_per_char == measured
+    view._widget.close()
+
+
+def test_one_slow_paint_does_not_starve_the_next_views_first_paint(monkeypatch):
+    monkeypatch.setattr(LiveView, "measured_cost_per_char", LiveView.measured_cost_per_char)
+    view = LiveView()
+    view.start("model")
+    view._stop_painter()
+    view._widget = RecordedAnswer()
+    view._cost_per_char = 1.0  # as if a paint of a few characters had waited out a long pause
+    view.add("twenty characters.. ")
+    view._paint()
+    # The next view starts from at most 100 µs a character (paints measure 5-25 µs here).
+    assert LiveView()._cost_per_char <= 1e-4
     view._widget.close()
 
 

@@ -186,7 +186,9 @@ class LiveView:
             spent = time.thread_time() - cpu
             if fed:  # the cost of text (an image alone costs its base64, not rendering)
                 self._cost_per_char = 0.5 * self._cost_per_char + 0.5 * max(spent / fed, 1e-8)
-                LiveView.measured_cost_per_char = self._cost_per_char
+                # Bounded: one paint slowed by a collection or a busy machine must not
+                # starve the next view's first paint.
+                LiveView.measured_cost_per_char = min(max(self._cost_per_char, 1e-7), 1e-4)
             if queue:
                 self._wake.set()  # the rest is painted next time, even if no chunk comes
             if not finished and tail == self._tail_sent:
