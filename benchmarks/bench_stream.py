@@ -768,7 +768,7 @@ def main(argv=None) -> int:
         sizes, repeats_for = (100, 1000), (lambda n: 3)
         first_chunk_runs, load_kernels, leak_cells, budget, paced_runs = 3, 2, 20, 30.0, 1
     else:
-        sizes, repeats_for = (100, 1000, 3000, 10000), (lambda n: 11 if n <= 1000 else 7)
+        sizes, repeats_for = (100, 1000, 3000, 10000), (lambda n: {100: 11, 1000: 21}.get(n, 7))
         first_chunk_runs, load_kernels, leak_cells, budget, paced_runs = 7, 5, 100, 90.0, 2
 
     begun = time.perf_counter()
