@@ -74,11 +74,17 @@ def test_a_paint_costs_about_its_new_text_however_long_the_answer():
     widget.close()
 
 
-def test_a_paint_renders_only_what_its_share_of_the_time_pays_for():
+def view_painted_by_hand() -> LiveView:
+    """A started live view whose paints the test drives (no painter thread), into a recorded widget."""
     view = LiveView()
     view.start("model")
-    view._stop_painter()  # drive the paints by hand
+    view._stop_painter()
     view._widget = RecordedAnswer()
+    return view
+
+
+def test_a_paint_renders_only_what_its_share_of_the_time_pays_for():
+    view = view_painted_by_hand()
     for _ in range(200):
         view.add("twenty characters.. ")
     view._cost_per_char = 1e-6
@@ -95,10 +101,7 @@ def test_a_paint_renders_only_what_its_share_of_the_time_pays_for():
 def test_a_new_view_budgets_its_first_paint_with_the_cost_the_last_view_measured(monkeypatch):
     # A fixed first guess lets the first paint of a fast stream take several times its share.
     monkeypatch.setattr(LiveView, "measured_cost_per_char", LiveView.measured_cost_per_char)
-    view = LiveView()
-    view.start("model")
-    view._stop_painter()
-    view._widget = RecordedAnswer()
+    view = view_painted_by_hand()
     view._cost_per_char = 1e-8  # a guess far too low: the paint measures the real cost
     for _ in range(50):
         view.add("twenty characters.. ")
@@ -112,10 +115,7 @@ def test_a_new_view_budgets_its_first_paint_with_the_cost_the_last_view_measured
 
 def test_one_slow_paint_does_not_starve_the_next_views_first_paint(monkeypatch):
     monkeypatch.setattr(LiveView, "measured_cost_per_char", LiveView.measured_cost_per_char)
-    view = LiveView()
-    view.start("model")
-    view._stop_painter()
-    view._widget = RecordedAnswer()
+    view = view_painted_by_hand()
     view._cost_per_char = 1.0  # as if a paint of a few characters had waited out a long pause
     view.add("twenty characters.. ")
     view._paint()

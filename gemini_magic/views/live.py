@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import contextvars
+import html
 import threading
 import time
 from typing import Any
@@ -58,9 +59,8 @@ class LiveView:
         self._painter: Any = None  # this view's painter thread, while it paints
         self._widget: Any = None
         self._handle: Any = None
-        self._status = ""
-        self._status_plain = ""
-        self._status_sent: str | None = ""
+        self._status = ""  # the status line's text
+        self._status_sent: str | None = ""  # ...and the HTML of it last sent
         self._tail_sent = ""
         self._text_before = ""  # the saved text of the answer before its last image
         self._saved_at = 0.0  # perf_counter of the last refresh of the saved text
@@ -75,8 +75,7 @@ class LiveView:
         from ..render import IncrementalRenderer
 
         self._renderer = IncrementalRenderer(allow_images=self.allow_images, typeset=True)
-        self._status_plain = f"⏳ asking {label}…"
-        self._status = _status_html(self._status_plain)
+        self._status = f"⏳ asking {label}…"
         # The painter sends comm messages and displays; give it this cell's context
         # so they carry the cell's parent header like any other output.
         context = contextvars.copy_context()
@@ -93,8 +92,7 @@ class LiveView:
             self._wake.set()
 
     def retrying(self, attempt: int, attempts: int, reason: str) -> None:
-        self._status_plain = f"↻ {reason} ({attempt}/{attempts})…"
-        self._status = _status_html(self._status_plain)
+        self._status = f"↻ {reason} ({attempt}/{attempts})…"
         self._wake.set()
 
     def add_image(self, image) -> None:
@@ -155,7 +153,7 @@ class LiveView:
         from .widget import LiveAnswer
 
         self._widget = LiveAnswer()
-        self._send(status=self._status)
+        self._send(status=_status_html(self._status))
         self._handle = display(self._saved_bundle(), raw=True, display_id=True)
         self._saved_at = time.perf_counter()
         self._wake.set()  # paint what came during the grace at once
@@ -166,7 +164,7 @@ class LiveView:
         now, cpu = time.perf_counter(), time.thread_time()
         if queue:
             renderer = self._renderer
-            self._status = _STREAMING
+            self._status = "▍ streaming…"
             # Render what this paint's share of the time pays for; the rest waits its turn.
             allowed = max(1.0, self.cpu_share * (now - self._last_paint) / self._cost_per_char)
             fed = 0
@@ -195,7 +193,7 @@ class LiveView:
                 tail = None  # nothing new to show
             else:
                 self._tail_sent = tail
-        self._send(finished=finished, tail=tail, status=self._status)
+        self._send(finished=finished, tail=tail, status=_status_html(self._status))
         self._last_paint = now
 
     def _refresh_saved_text(self) -> None:
@@ -217,14 +215,14 @@ class LiveView:
         """The answer so far as the output a save keeps: its text, escaped (images named), under
         the slot the live view is drawn by."""
         text = self._text_before + self._renderer.text
-        status = "▍ streaming…" if self._status == _STREAMING else self._status_plain
+        status = self._status
         plain = f"{text}\n\n[{status}]" if text else status
-        body = _escape(plain)
-        html = (
+        body = html.escape(plain, quote=False)
+        slot = (
             f'<div class="gemini-magic-slot" data-stream="{self._widget._stream}"></div>'
             f'<div class="tex2jax_ignore mathjax_ignore" style="white-space: pre-wrap">{body}</div>'
         )
-        return {"text/html": html, "text/plain": plain}
+        return {"text/html": slot, "text/plain": plain}
 
     def _send(self, *, finished: str = "", tail=None, status: str | None) -> None:
         if status == self._status_sent:
@@ -260,14 +258,7 @@ def _image_html(image) -> str:
     return f'<p><img src="data:{kind};base64,{image.base64()}" alt="image {image.index}" style="max-width:100%"></p>'
 
 
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _status_html(text: str) -> str:
     """The status line, shaped like the final output's footer line (same height)."""
-    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    escaped = html.escape(text, quote=False)
     return f"<sub>{escaped}</sub>"
-
-
-_STREAMING = _status_html("▍ streaming…")

@@ -18,6 +18,7 @@ and the front end's re-rendering to a few renders of the long answers.
 
 from __future__ import annotations
 
+import html
 import threading
 import time
 from typing import Any
@@ -140,8 +141,4 @@ class UpdatingView:
         status = "▍ streaming…" if text else self._status
         markdown = inert_markdown(settle_open_tail(text), allow_images=self.allow_images) if text else ""
         plain = f"{text}\n\n[{status}]" if text else status
-        return {"text/markdown": f"{markdown}\n\n<sub>{_escape(status)}</sub>\n", "text/plain": plain}
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        return {"text/markdown": f"{markdown}\n\n<sub>{html.escape(status, quote=False)}</sub>\n", "text/plain": plain}
