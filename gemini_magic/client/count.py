@@ -43,7 +43,7 @@ def count_prompt(request: Request, *, upload: bool = True) -> TokenCount:
     first (or reused), as they would be for the answer."""
     from ..errors import GeminiError
     from ..prompt import LocalFile
-    from .files import forget, gone, prepare
+    from .files import send_with_files
     from .transport import keep_bodies
 
     if not upload and any(isinstance(p, LocalFile) for p in request.parts):
@@ -59,14 +59,7 @@ def count_prompt(request: Request, *, upload: bool = True) -> TokenCount:
         return TokenCount(result.total_tokens or 0, _by_kind(b"".join(pieces)))
 
     try:
-        sent = prepare(request) if upload else request
-        try:
-            return ask(sent)
-        except Exception as error:
-            if not (upload and gone(error, sent)):
-                raise
-            forget(sent)  # a reused file Gemini no longer has: upload it again, once
-            return ask(prepare(request))
+        return send_with_files(request, ask) if upload else ask(request)
     except Exception as error:
         raise describe_error(error, request) from None
 

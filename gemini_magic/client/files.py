@@ -23,7 +23,8 @@ import io
 import sys
 import threading
 import time
-from typing import Any, Optional
+from collections.abc import Callable
+from typing import Any, Optional, TypeVar
 
 from ..errors import GeminiError
 from ..prompt.files import INLINE_LIMIT, kind
@@ -33,6 +34,8 @@ from .request import Request
 
 REUSE_MARGIN = 600.0  # seconds a remembered file must still live to be reused (answers take time)
 PROCESSING_TIMEOUT = 1800.0  # give up waiting for Google to process a file after this long
+
+_T = TypeVar("_T")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,6 +136,19 @@ def prepare(request: Request, *, limit: int = INLINE_LIMIT, progress: bool = Tru
         parts[largest] = by_uri(parts[largest])
         total += _carried(parts[largest])
     return dataclasses.replace(request, parts=tuple(parts), history=history)
+
+
+def send_with_files(request: Request, send: Callable[[Request], _T]) -> _T:
+    """``send`` the request with its files uploaded first (or reused). If Gemini no longer has a
+    reused file, it is uploaded again and the request sent once more."""
+    sent = prepare(request)
+    try:
+        return send(sent)
+    except Exception as error:
+        if not gone(error, sent):
+            raise
+        forget(sent)
+        return send(prepare(request))
 
 
 def gone(error: BaseException, request: Request) -> bool:

@@ -21,19 +21,12 @@ def stream_answer(
     with backoff, honouring Retry-After; once text has arrived nothing is retried
     silently. Closing the iterator (Interrupt) closes the HTTP response.
     """
-    from .files import forget, gone, prepare
+    from .files import send_with_files
 
     client = get_client(request.connection)
     chunks = None
     try:
-        sent = prepare(request)  # files that cannot go inline are uploaded (or reused) first
-        try:
-            chunks, first = open_with_retries(client, sent, stream, on_retry)
-        except Exception as error:
-            if not gone(error, sent):
-                raise
-            forget(sent)  # a reused file Gemini no longer has: upload it again, once
-            chunks, first = open_with_retries(client, prepare(request), stream, on_retry)
+        chunks, first = send_with_files(request, lambda sent: open_with_retries(client, sent, stream, on_retry))
         if first is not None:
             yield chunk_delta(first)
         for chunk in chunks:
