@@ -12,7 +12,7 @@ from tests.support import TEST_KEY, expected_answer
 
 pytestmark = pytest.mark.kernel
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 PACED_PROMPT = "Describe a histogram. [[offline chunks=40 chunk_chars=20 delay=0.03]]"
 

@@ -90,7 +90,7 @@ PINNED_KEYS = [
 ]
 
 
-ROOT = str(__import__("pathlib").Path(__file__).resolve().parents[1])
+ROOT = str(__import__("pathlib").Path(__file__).resolve().parents[2])
 
 
 def keys_in_a_new_process(seed: str) -> list[str]:

@@ -10,7 +10,7 @@ from gemini_magic.render import render_html
 from gemini_magic.views.live import LiveView
 from gemini_magic.views.widget import LiveAnswer, decode_stream
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 class RecordedAnswer(LiveAnswer):
