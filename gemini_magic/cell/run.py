@@ -6,11 +6,11 @@ import contextlib
 import time
 from typing import Optional
 
-from .answer import AnswerBuilder
-from .client import Request, stream_answer
-from .errors import GeminiError
-from .interrupts import InterruptGate
-from .response import GeminiResponse
+from ..answer import AnswerBuilder
+from ..client import Request, stream_answer
+from ..errors import GeminiError
+from ..interrupts import InterruptGate
+from ..response import GeminiResponse
 
 
 def run(
@@ -55,7 +55,7 @@ def run(
             builder.fail("gemini_magic stopped on an internal error; the text so far is kept.")
             response = builder.response(time.perf_counter() - started)
         if replayed is not None:
-            from .replay import replayed as mark_replayed
+            from ..replay import replayed as mark_replayed
 
             mark_replayed(response, replayed)
         view.finish(response)
@@ -70,14 +70,3 @@ def show_parts(view, pending: list) -> None:
             view.add(piece)
         elif add_image is not None:
             add_image(piece)
-
-
-def incomplete_message(response: GeminiResponse, names: list[str]) -> Optional[str]:
-    """The one line a user sees when the answer did not complete, naming where it is kept."""
-    kept = " and ".join(names)
-    size = f"{len(response):,} characters"
-    if response.interrupted:
-        return f"Interrupted: the partial answer ({size}) is kept in {kept}."
-    if response.error:
-        return f"{response.error} (Partial answer, {size}, kept in {kept}.)" if len(response) else response.error
-    return None
