@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import weakref
 from collections.abc import Iterator
 from typing import Any, Optional
 
@@ -14,6 +15,7 @@ from IPython.core.magic_arguments import argument, magic_arguments
 
 from . import command
 from .cell.plan import CellRequest, request_for
+from .cell.running import Running
 from .errors import GeminiMagicError
 from .settings import FORMATS, Settings
 
@@ -197,6 +199,13 @@ class GeminiMagics(Magics, Settings):
         with one_line():
             return self._run(line, cell)
 
+    def __init__(self, shell=None, **kwargs):
+        super().__init__(shell=shell, **kwargs)
+        self.running = Running()  # the answers under way: %unload_ext cancels them
+        # ...and so does this object's collection or the interpreter's exit (the finalizer
+        # holds the registry, not this object, so it does not keep it alive).
+        weakref.finalize(self, self.running.cancel_all)
+
     @property
     def ipython(self) -> InteractiveShell:
         """The shell this magic is registered in (IPython sets it before any cell runs)."""
@@ -215,50 +224,28 @@ class GeminiMagics(Magics, Settings):
         if cmd.options.reset and modes.reset(self.ipython, cmd):
             return
         ready = self.request_for(cmd)
-        settings, request, out, plan = ready.settings, ready.request, ready.out, ready.plan
         if cmd.options.count:
             return modes.count(ready)
-        replay = self._replay(cmd, settings)
+        replay = self._replay(cmd, ready.settings)
         if cmd.options.dry_run:
             return modes.dry_run(self.ipython, ready, replay)
-        record = replay.find(request) if replay is not None else None
-        if record is None:
-            request.connection.check()  # no key: say what to set, before showing anything
+        self._answer(ready, replay, stream=not cmd.options.no_stream)
 
+    def _answer(self, ready: CellRequest, replay, *, stream: bool) -> None:
+        """Plan, run, keep: stream the planned request into its view, keep the answer, report."""
         from .cell import keep
-        from .cell.run import run
+        from .cell.run import Run
         from .interrupts import guarded
-        from .views import choose_view
 
+        run = Run.for_cell(self.ipython, ready, replay, stream=stream)
+        names = keep.names(ready.out)
         in_kernel = getattr(self.ipython, "kernel", None) is not None
-        if record is not None and not settings.replay_pace and in_kernel:
-            from .views.headless import HeadlessView  # a replay at once: no live view to start and stop
-
-            view: Any = HeadlessView(allow_images=settings.allow_images)
-        else:
-            view = choose_view(self.ipython, allow_images=settings.allow_images)
-        if plan.format.name in ("text", "json") and getattr(self.ipython, "kernel", None) is not None:
-            from .output.fenced import FencedView
-
-            view = FencedView(view, plan.format.name)
-        names = keep.names(out)
-        source = None
-        if record is not None:
-            from .replay import deltas
-
-            source = deltas(record, settings.replay_pace)
         with guarded(until_reply=in_kernel) as gate:  # from here on only the stream itself can be interrupted
-            response = run(
-                request,
-                view,
-                stream=settings.stream and not cmd.options.no_stream,
-                gate=gate,
-                source=source,
-                replayed=record,
-            )
-            if record is None:
-                keep.record(replay, request, response)
-            problem = keep.keep(self.ipython, response, request, names, plan)
+            with self.running.register(run):
+                response = run.answer(gate=gate)
+            if run.replayed is None:
+                keep.record(replay, ready.request, response)
+            problem = keep.keep(self.ipython, response, ready.request, names, ready.plan)
         keep.report(response, names, problem)
 
     def _replay(self, cmd, settings: Settings):
@@ -288,8 +275,10 @@ class GeminiMagics(Magics, Settings):
         return request_for(self, cmd)
 
     def close(self):
-        """Release cached clients and the background loop (called by %unload_ext)."""
+        """Cancel the running answers; release cached clients and the background loop (called by %unload_ext)."""
         import sys
+
+        self.running.cancel_all()
 
         client = sys.modules.get("gemini_magic.client")
         if client is not None:
