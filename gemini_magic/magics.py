@@ -1,4 +1,4 @@
-"""The ``%%gemini`` / ``%gemini`` magics: parse, run, store. Nothing else lives here."""
+"""The ``%%gemini`` / ``%gemini`` magics: the options and the dispatch (``cell/`` plans, runs and keeps)."""
 
 from __future__ import annotations
 
