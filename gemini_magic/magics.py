@@ -1,24 +1,23 @@
-"""The ``%%gemini`` / ``%gemini`` magics: parse, run, store. Nothing else lives here."""
+"""The ``%%gemini`` / ``%gemini`` magics: the options and the dispatch (``cell/`` plans, runs and keeps)."""
 
 from __future__ import annotations
 
 import contextlib
 import re
+import weakref
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Optional
 
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from . import chat, command, formats
-from .errors import GeminiMagicError, Mistake, SchemaError
+from . import command
+from .cell.plan import CellRequest, request_for
+from .cell.running import Running
+from .errors import GeminiMagicError
 from .settings import FORMATS, Settings
-
-if TYPE_CHECKING:
-    from .client import Request
 
 _LINE_PROMPT_WITH_QUESTION = re.compile(r"^(\s*)%gemini\s+(\S.*\?)\s*$")
 
@@ -40,26 +39,6 @@ def keep_question_marks(lines: list[str]) -> list[str]:
             line = f"{indent}get_ipython().run_line_magic('gemini', {rest!r})\n"
         out.append(line)
     return out
-
-
-@dataclass
-class CellPlan:
-    """What a run adds to the plain request: its format and its turn in the conversation."""
-
-    format: formats.Format
-    conversation: chat.Conversation
-    turn: Optional[str]  # this call's key in the conversation (None: always a new turn)
-    chat: bool  # send the earlier turns
-
-
-@dataclass
-class CellRequest:
-    """One cell, ready to send: its settings (options over %config), Request, --out and plan."""
-
-    settings: Settings
-    request: Request
-    out: Optional[str]
-    plan: CellPlan
 
 
 @contextlib.contextmanager
@@ -220,6 +199,13 @@ class GeminiMagics(Magics, Settings):
         with one_line():
             return self._run(line, cell)
 
+    def __init__(self, shell=None, **kwargs):
+        super().__init__(shell=shell, **kwargs)
+        self.running = Running()  # the answers under way: %unload_ext cancels them
+        # ...and so does this object's collection or the interpreter's exit (the finalizer
+        # holds the registry, not this object, so it does not keep it alive).
+        weakref.finalize(self, self.running.cancel_all)
+
     @property
     def ipython(self) -> InteractiveShell:
         """The shell this magic is registered in (IPython sets it before any cell runs)."""
@@ -227,147 +213,50 @@ class GeminiMagics(Magics, Settings):
         return self.shell
 
     def _run(self, line: str, cell: Optional[str]) -> Any:
+        from .cell import modes
+
         cmd = command.parse(self.gemini, line, cell)
-        if cmd.options.count and (cmd.options.each is not None or cmd.options.batch or cmd.options.dry_run):
-            raise Mistake("--count counts one prompt; for --each or --batch use --dry-run, which counts every prompt")
+        modes.check(cmd.options)
         if cmd.options.each is not None or cmd.options.batch or cmd.options.batch_job is not None:
             from .many import run_magic  # many prompts at once: a progress bar, not a stream
 
             return run_magic(self, cmd, self.request_for)
-        if cmd.options.reset:
-            forgotten = chat.current(self.ipython.user_ns).reset()
-            if not command.visible(cmd.prompt) and not cmd.options.image and not cmd.options.file:
-                print(f"Conversation reset: {forgotten} turn{'s' if forgotten != 1 else ''} forgotten.")
-                return
+        if cmd.options.reset and modes.reset(self.ipython, cmd):
+            return
         ready = self.request_for(cmd)
-        settings, request, out, plan = ready.settings, ready.request, ready.out, ready.plan
         if cmd.options.count:
-            from .client import count_prompt
-
-            request.connection.check()
-            return count_prompt(request)  # shown as the cell's result; _gemini keeps the last answer
-        replay = self._replay(cmd, settings)
+            return modes.count(ready)
+        replay = self._replay(cmd, ready.settings)
         if cmd.options.dry_run:
-            from .dryrun import dry_run, show
+            return modes.dry_run(self.ipython, ready, replay)
+        self._answer(ready, replay, stream=not cmd.options.no_stream)
 
-            recorded = replay is not None and replay.has(request)
-            return show(self.ipython, dry_run(settings, [request], recorded=int(recorded)))
-        record = replay.find(request) if replay is not None else None
-        if record is None:
-            request.connection.check()  # no key: say what to set, before showing anything
-
-        from .errors import AnswerIncomplete
+    def _answer(self, ready: CellRequest, replay, *, stream: bool) -> None:
+        """Plan, run, keep: stream the planned request into its view, keep the answer, report."""
+        from .cell import keep
+        from .cell.run import Run
         from .interrupts import guarded
-        from .session import incomplete_message, run
-        from .views import choose_view
 
+        run = Run.for_cell(self.ipython, ready, replay, stream=stream)
+        names = keep.names(ready.out)
         in_kernel = getattr(self.ipython, "kernel", None) is not None
-        if record is not None and not settings.replay_pace and in_kernel:
-            from .views.headless import HeadlessView  # a replay at once: no live view to start and stop
-
-            view: Any = HeadlessView(allow_images=settings.allow_images)
-        else:
-            view = choose_view(self.ipython, allow_images=settings.allow_images)
-        if plan.format.name in ("text", "json") and getattr(self.ipython, "kernel", None) is not None:
-            from .output.fenced import FencedView
-
-            view = FencedView(view, plan.format.name)
-        names = ["_gemini"] + ([out] if out else [])
-        source = None
-        if record is not None:
-            from .replay import deltas
-
-            source = deltas(record, settings.replay_pace)
         with guarded(until_reply=in_kernel) as gate:  # from here on only the stream itself can be interrupted
-            response = run(
-                request,
-                view,
-                stream=settings.stream and not cmd.options.no_stream,
-                gate=gate,
-                source=source,
-                replayed=record,
-            )
-            if record is None and replay is not None and replay.keep(request, response):
-                replay.done()
-            problem = self._keep(response, request, names, plan)
-        problem = incomplete_message(response, names) or problem
-        if problem:
-            if response.interrupted:
-                from .client import forget_clients
-
-                forget_clients()  # its connection was cut mid-read: start clean
-            raise AnswerIncomplete(problem)
+            with self.running.register(run):
+                response = run.answer(gate=gate)
+            if run.replayed is None:
+                keep.record(replay, ready.request, response)
+            problem = keep.keep(self.ipython, response, ready.request, names, ready.plan)
+        keep.report(response, names, problem)
 
     def _replay(self, cmd, settings: Settings):
         """This cell's record file and mode (None: replay is off for it)."""
-        options = cmd.options
-        if options.replay and options.no_replay:
-            raise Mistake("--replay and --no-replay: choose one")
-        from .replay import Replay, cell_mode
+        from .cell.plan import replay_for
 
-        mode = cell_mode(settings.replay, replay=options.replay, no_replay=options.no_replay, refresh=options.refresh)
-        return Replay.for_settings(settings, mode, self.ipython.user_ns)
+        return replay_for(self.ipython, cmd, settings)
 
-    def _plan(self, cmd) -> CellPlan:
-        """The output format and this cell's place in the conversation."""
-        options = cmd.options
-        if options.chat and options.no_chat:
-            raise Mistake("--chat and --no-chat: choose one")
-        if options.schema and options.format not in (None, "json"):
-            raise SchemaError(f"--schema {options.schema}: only with -f json (or no -f)")
-        answer_format = formats.prepare(options.format or self.format, options.schema, self.ipython.user_ns)
-        conversation = chat.current(self.ipython.user_ns)
-        turn = conversation.key(
-            chat.cell_id(getattr(self.ipython, "parent_header", None)), self.ipython.execution_count
-        )
-        return CellPlan(answer_format, conversation, turn, (options.chat or self.chat) and not options.no_chat)
-
-    def _parts(self, cmd, settings: Settings) -> list:
-        """The user turn: --image images and --file files first, then the prompt with {name} filled in."""
-        from .prompt import build_parts, load_file, load_image
-
-        namespace = self.ipython.user_ns
-        limit = settings.max_file_bytes
-        images = [load_image(name, namespace, max_bytes=limit) for name in cmd.options.image or ()]
-        images += [load_file(spec, namespace, max_inline=limit) for spec in cmd.options.file or ()]
-        expand = settings.variables and not cmd.options.no_vars
-        return images + build_parts(
-            cmd.prompt,
-            namespace,
-            expand=expand,
-            max_chars=settings.max_chars,
-            max_rows=settings.max_rows,
-            max_file_bytes=limit,
-        )
-
-    def _keep(self, response, request, names, plan) -> Optional[str]:
-        """Store the answer, record the turn, hand over code; a problem to report, or None."""
-        from .chat import Turn
-
-        problem = formats.parse_failure(response, plan.format)
-        parsed = plan.format.parse is not None and response.complete and problem is None
-        self.ipython.user_ns["_gemini"] = response
-        for name in names[1:]:
-            self.ipython.user_ns[name] = response.parsed if parsed else response
-        if response.text:
-            plan.conversation.record(Turn(list(request.parts), response.text, plan.turn, response.model))
-        if plan.format.name == "code":
-            code = response.code
-            if code is not None:
-                self.ipython.set_next_input(code, replace=False)
-            print(formats.code_note(code, getattr(self.ipython, "kernel", None) is not None, names))
-        if problem:
-            return f"{problem}; the answer is kept in {' and '.join(names)}."
-        return None
-
-    def request_for(self, cmd) -> CellRequest:
-        """This cell's settings (options over %config), its Request (from the options, the
-        settings and the user's namespace), --out and plan; any mistake raises."""
-        options = cmd.options
-        plan = self._plan(cmd)
-        if not command.visible(cmd.prompt) and not options.image and not options.file:
-            raise Mistake("empty prompt: write the question in the cell under %%gemini, or after %gemini")
-        settings = self.derive(
+    def settings_for(self, options) -> Settings:
+        """This cell's settings: its options over %config."""
+        return self.derive(
             model=options.model,
             temperature=options.temperature,
             max_tokens=options.max_tokens,
@@ -380,25 +269,16 @@ class GeminiMagics(Magics, Settings):
             rpm=options.rpm,
             tpm=options.tpm,
         )
-        out = command.check_output_name(options.out, each=options.each)
-        system = command.resolve_text_or_variable(options.system, self.ipython.user_ns, "-s/--system")
-        if plan.chat and system is None:
-            system = plan.conversation.system  # a conversation keeps its system instruction
-        request = settings.request(
-            prompt=cmd.prompt,
-            parts=tuple(self._parts(cmd, settings)),
-            system=system,
-            history=chat.Conversation.history(plan.conversation.before(plan.turn)) if plan.chat else (),
-            answer_format=plan.format,
-            urls=command.check_urls(options.url),
-        )
-        if plan.chat and options.system is not None:
-            plan.conversation.system = request.system  # -s in a chat cell applies to the whole conversation
-        return CellRequest(settings, request, out, plan)
+
+    def request_for(self, cmd) -> CellRequest:
+        """This cell's settings, Request, --out and plan (see ``cell.plan``); any mistake raises."""
+        return request_for(self, cmd)
 
     def close(self):
-        """Release cached clients and the background loop (called by %unload_ext)."""
+        """Cancel the running answers; release cached clients and the background loop (called by %unload_ext)."""
         import sys
+
+        self.running.cancel_all()
 
         client = sys.modules.get("gemini_magic.client")
         if client is not None:

@@ -22,7 +22,7 @@ class FencedView:
         self.start = view.start
         self.add = view.add
         self.retrying = view.retrying
-        self.add_image = getattr(view, "add_image", None) or (lambda image: None)
+        self.add_image = view.add_image
 
     def finish(self, response) -> None:
         text = response.text

@@ -1,6 +1,6 @@
 """Replay in a run: which mode a cell is in, where its record file is, and a record played back as deltas.
 
-A replayed answer goes through the same :func:`session.run`, view and
+A replayed answer goes through the same :func:`cell.run.run`, view and
 :class:`~gemini_magic.answer.AnswerBuilder` as a live one: the record is fed in
 as deltas (at ``GeminiMagics.replay_pace`` characters a second, or at once).
 """

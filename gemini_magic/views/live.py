@@ -11,13 +11,12 @@ widget's front end finds it by its slot, hides it and draws the live answer besi
 from __future__ import annotations
 
 import collections
-import contextvars
 import html
-import threading
 import time
 from typing import Any
 
 from ..response import GeminiResponse
+from .base import Painter
 
 
 class LiveView:
@@ -54,9 +53,11 @@ class LiveView:
     def __init__(self, *, allow_images: bool = False):
         self.allow_images = allow_images
         self._queue: collections.deque[Any] = collections.deque()  # text, or an AnswerImage
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._painter: Any = None  # this view's painter thread, while it paints
+        # This view owns its painter: started in start(), stopped in finish(), so no thread
+        # outlives its cell or is shared between cells.
+        self._painter = Painter(self._paint_loop, "gemini-painter")
+        self._wake = self._painter.wake
+        self._stopping = self._painter.stopping
         self._widget: Any = None
         self._handle: Any = None
         self._status = ""  # the status line's text
@@ -76,15 +77,7 @@ class LiveView:
 
         self._renderer = IncrementalRenderer(allow_images=self.allow_images, typeset=True)
         self._status = f"⏳ asking {label}…"
-        # The painter sends comm messages and displays; give it this cell's context
-        # so they carry the cell's parent header like any other output.
-        context = contextvars.copy_context()
-        # This view owns its painter (as rich's Live owns its refresh thread): started here,
-        # joined in finish(), so no thread outlives its cell or is shared between cells.
-        self._painter = threading.Thread(
-            target=context.run, args=(self._guarded_paint_loop,), name="gemini-painter", daemon=True
-        )
-        self._painter.start()
+        self._painter.start()  # in this cell's context: its comm messages and displays carry the cell's parent
 
     def add(self, text: str) -> None:
         self._queue.append(text)
@@ -113,12 +106,6 @@ class LiveView:
         _close(self._widget)
 
     # -- painter thread -----------------------------------------------------
-    def _guarded_paint_loop(self) -> None:
-        try:
-            self._paint_loop()
-        except Exception:  # a live view failing must not reach the kernel; the final output still lands
-            pass
-
     def _paint_loop(self) -> None:
         self._last_paint = time.perf_counter()
         if self._stopping.wait(self.grace_seconds):
@@ -232,11 +219,7 @@ class LiveView:
         self._widget.update(finished=finished, tail=tail, status=status)
 
     def _stop_painter(self) -> None:
-        self._stopping.set()
-        self._wake.set()
-        if self._painter is not None:
-            self._painter.join()
-            self._painter = None
+        self._painter.stop()
 
 
 def _close(widget) -> None:

@@ -19,12 +19,12 @@ and the front end's re-rendering to a few renders of the long answers.
 from __future__ import annotations
 
 import html
-import threading
 import time
 from typing import Any
 
 from ..render import inert_markdown, settle_open_tail
 from ..response import GeminiResponse
+from .base import Painter
 
 
 class UpdatingView:
@@ -37,21 +37,15 @@ class UpdatingView:
         self.allow_images = allow_images
         self._pieces: list[Any] = []  # text, and AnswerImage where an image came
         self._status = ""
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
+        self._painter = Painter(self._update_loop, "gemini-updater")  # its updates carry this cell's parent
+        self._wake = self._painter.wake
+        self._stopping = self._painter.stopping
         self._handles: list[Any] = []  # the displays shown, in order: they become the final outputs
-        self._painter: Any = None
         self.updates = 0  # how many updates were sent: for tests and benchmarks
 
     # -- called by the stream loop ------------------------------------------
     def start(self, label: str) -> None:
-        import contextvars
-
         self._status = f"⏳ asking {label}…"
-        context = contextvars.copy_context()  # the updates carry this cell's parent header
-        self._painter = threading.Thread(
-            target=context.run, args=(self._update_loop,), name="gemini-updater", daemon=True
-        )
         self._painter.start()
 
     def add(self, text: str) -> None:
@@ -66,11 +60,7 @@ class UpdatingView:
         self._pieces.append(image)
 
     def finish(self, response: GeminiResponse) -> None:
-        self._stopping.set()
-        self._wake.set()
-        if self._painter is not None:
-            self._painter.join()
-            self._painter = None
+        self._painter.stop()
         from .final import show_final
 
         show_final(response, self._handles, allow_images=self.allow_images)
