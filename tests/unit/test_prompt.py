@@ -1,7 +1,7 @@
 """Prompt templates: {name} filled from the namespace, every other brace left alone.
 
 ``build_parts`` is pure (no IPython, no SDK), so these tests call it directly;
-tests/test_formats.py and tests/test_chat.py check what reaches the server.
+tests/unit/test_formats.py and tests/unit/test_chat.py check what reaches the server.
 """
 
 import io
